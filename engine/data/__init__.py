@@ -1,0 +1,1 @@
+"""Data bundled with the engine (accelerator catalog)."""

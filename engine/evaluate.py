@@ -1,0 +1,340 @@
+"""`evaluate(scenario)`: every number the panes, the CLI and reports show, from one Scenario.
+
+One pass, no search beyond two short bisections (the smallest cluster and the smallest
+tensor-parallel replica that fit), so a full evaluation stays far under a 16 ms frame
+(`benchmarks/bench_engine.py` measures it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from engine.architecture import Architecture
+from engine.flops import FlopsPerToken, flops_per_token
+from engine.hardware import Accelerator, Catalog, builtin_catalog
+from engine.memory import (
+    GIB,
+    ActivationMemory,
+    TrainingStateMemory,
+    WeightMemory,
+    activation_bytes,
+    kv_cache_bytes,
+    kv_cache_bytes_per_token,
+    training_state_bytes,
+    weight_bytes,
+)
+from engine.parameters import ParameterCounts, count_parameters
+from engine.scaling import ScalingAssessment, assess
+from engine.scenario import Scenario
+from engine.serving import (
+    FitStatus,
+    ServingEconomics,
+    fit_status,
+    kv_shards,
+    serving_economics,
+    smallest_tensor_parallel,
+)
+from engine.training import (
+    MAX_SEARCH_ACCELERATORS,
+    TrainingEconomics,
+    smallest_data_parallel_that_fits,
+    training_economics,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class KvCacheReadout:
+    bytes_per_token: float  # all layers, before sliding-window caps, at serving.kv_dtype
+    serving_bytes: float  # serving.batch_size x (prompt + output) tokens, windows applied
+    context_length: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingMemoryReadout:
+    """Per accelerator, for the training layout in the scenario."""
+
+    states: TrainingStateMemory
+    activations: ActivationMemory
+    overhead_bytes: float
+    total_bytes: float
+    data_parallel: int
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryFit:
+    """Memory on one accelerator against its capacity, by component, for the memory bars.
+
+    Status: "fits" up to 90% of capacity, "tight" up to 100%, "over" beyond
+    (`engine.serving.fit_status`)."""
+
+    components: tuple[tuple[str, float], ...]  # (name, bytes per accelerator), in bar order
+    used_bytes: float
+    capacity_bytes: float
+    status: FitStatus
+    # Training: the smallest accelerator count (t x p x data-parallel) that fits at the scenario's
+    # t and p. Serving: the smallest tensor-parallel replica that holds weights + the batch's KV.
+    # None when nothing up to the search limit fits.
+    min_accelerators: int | None
+
+    @property
+    def fraction(self) -> float:
+        return self.used_bytes / self.capacity_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Readout:
+    """The evaluated scenario. Plain data: panes and reports only format it."""
+
+    params: ParameterCounts
+    flops: FlopsPerToken
+    kv_cache: KvCacheReadout
+    weights: WeightMemory  # at serving precision
+    training_memory: TrainingMemoryReadout
+    accelerator: Accelerator
+    training: TrainingEconomics
+    serving: ServingEconomics
+    scaling: ScalingAssessment
+    training_fit: MemoryFit  # per accelerator, the scenario's training layout
+    serving_fit: MemoryFit  # per accelerator, serving.tensor_parallel as set (before any raise)
+
+    def to_flat_dict(self) -> dict[str, Any]:
+        """Stable dotted keys for `--json` output (documented in README). Values are JSON numbers,
+        strings or null (null: unknown, e.g. a cost without a price)."""
+        t, s, sc = self.training, self.serving, self.scaling
+        return {
+            "params.total": self.params.total,
+            "params.active": self.params.active,
+            "params.embedding": self.params.embedding,
+            "params.non_embedding": self.params.non_embedding,
+            "params.attention": self.params.attention,
+            "params.mlp": self.params.mlp,
+            "params.experts": self.params.experts,
+            "params.shared_experts": self.params.shared_experts,
+            "params.router": self.params.router,
+            "params.norms": self.params.norms,
+            "params.output_head": self.params.output_head,
+            "kv_cache.bytes_per_token": self.kv_cache.bytes_per_token,
+            "kv_cache.serving_bytes": self.kv_cache.serving_bytes,
+            "flops.forward_per_token": self.flops.forward,
+            "flops.training_per_token": self.flops.training,
+            "flops.training_hardware_per_token": self.flops.training_hardware,
+            "flops.six_n_per_token": self.flops.six_n,
+            "flops.training_over_six_n": self.flops.training_over_six_n,
+            "flops.sequence_length": self.flops.sequence_length,
+            "memory.weights_bytes": self.weights.total_bytes,
+            "memory.training_states_bytes": self.training_memory.states.total_bytes,
+            "memory.activations_bytes": self.training_memory.activations.total_bytes,
+            "memory.training_total_bytes": self.training_memory.total_bytes,
+            "accelerator.id": self.accelerator.id,
+            "accelerator.memory_bytes": self.accelerator.memory_bytes,
+            "training.flops": t.flops,
+            "training.hardware_flops": t.hardware_flops,
+            "training.six_nd_flops": t.six_nd_flops,
+            "training.mfu": t.mfu,
+            "training.hfu": t.hfu,
+            "training.wall_clock_s": t.wall_clock_s,
+            "training.wall_clock_days": t.wall_clock_days,
+            "training.accelerator_hours": t.accelerator_hours,
+            "training.accelerator_years": t.accelerator_years,
+            "training.price_usd_per_hour": t.price_usd_per_hour,
+            "training.price_source": t.price_source,
+            "training.cost_usd": t.cost_usd,
+            "training.energy_mwh": t.energy_mwh,
+            "training.co2_tonnes": t.co2_tonnes,
+            "serving.tensor_parallel": s.tensor_parallel,
+            "serving.tensor_parallel_needed": s.tensor_parallel_needed,
+            "serving.compute_dtype": s.compute_dtype,
+            "serving.prefill_s": s.prefill_s,
+            "serving.ttft_s": s.ttft_s,
+            "serving.decode_s_per_token": s.decode_s_per_token,
+            "serving.decode_bound": s.decode_bound,
+            "serving.decode_tokens_per_s": s.decode_tokens_per_s,
+            "serving.tokens_per_s_per_accelerator": s.tokens_per_s_per_accelerator,
+            "serving.request_latency_s": s.request_latency_s,
+            "serving.max_batch": s.max_batch,
+            "serving.price_source": s.price_source,
+            "serving.usd_per_million_input_tokens": s.usd_per_million_input_tokens,
+            "serving.usd_per_million_output_tokens": s.usd_per_million_output_tokens,
+            "serving.accelerators_for_target_load": s.accelerators_for_target_load,
+            "fit.training_status": self.training_fit.status,
+            "fit.training_used_bytes": self.training_fit.used_bytes,
+            "fit.training_min_accelerators": self.training_fit.min_accelerators,
+            "fit.serving_status": self.serving_fit.status,
+            "fit.serving_used_bytes": self.serving_fit.used_bytes,
+            "fit.serving_min_tensor_parallel": self.serving_fit.min_accelerators,
+            "scaling.loss": sc.loss,
+            "scaling.optimal_params": sc.optimal_params,
+            "scaling.optimal_tokens": sc.optimal_tokens,
+            "scaling.tokens_per_param": sc.tokens_per_param,
+            "scaling.optimal_tokens_per_param": sc.optimal_tokens_per_param,
+            "scaling.overtraining_ratio": sc.overtraining_ratio,
+            "scaling.loss_at_optimum": sc.loss_at_optimum,
+            "scaling.loss_with_10x_compute": sc.loss_with_10x_compute,
+        }
+
+
+def data_parallel_degree(scenario: Scenario) -> int:
+    """Replicas: accelerators / (tensor x pipeline), at least 1."""
+    t = scenario.training
+    return max(1, scenario.cluster.count // (t.tensor_parallel * t.pipeline_parallel))
+
+
+def _training_memory(
+    scenario: Scenario, arch: Architecture, params: ParameterCounts, data_parallel: int
+) -> TrainingMemoryReadout:
+    """Per-accelerator training memory at a data-parallel degree (the scenario's t, p, e)."""
+    train = scenario.training
+    states = training_state_bytes(
+        params.total,
+        train.optimizer,
+        train.master_weights,
+        train.zero_stage,
+        data_parallel,
+        train.tensor_parallel,
+        train.pipeline_parallel,
+        expert_params=params.experts,
+        expert_parallel=train.expert_parallel,
+    )
+    microbatches = max(1, train.global_batch_size // (train.micro_batch_size * data_parallel))
+    activations = activation_bytes(
+        arch,
+        train.sequence_length,
+        train.micro_batch_size,
+        train.tensor_parallel,
+        train.pipeline_parallel,
+        microbatches,
+        train.sequence_parallel,
+        train.recompute,
+        train.flash_attention,
+    )
+    overhead = train.framework_overhead_gib * GIB
+    return TrainingMemoryReadout(
+        states=states,
+        activations=activations,
+        overhead_bytes=overhead,
+        total_bytes=states.total_bytes + activations.total_bytes + overhead,
+        data_parallel=data_parallel,
+    )
+
+
+def _training_fit(
+    scenario: Scenario,
+    arch: Architecture,
+    params: ParameterCounts,
+    memory: TrainingMemoryReadout,
+    capacity: float,
+) -> MemoryFit:
+    train = scenario.training
+    # Expert data parallelism needs the data-parallel degree to be a multiple of e (Megatron-Core).
+    step = train.tensor_parallel * train.pipeline_parallel
+    e = train.expert_parallel if params.experts else 1
+    limit = MAX_SEARCH_ACCELERATORS // (step * e)
+
+    def used_at(k: int) -> float:
+        return _training_memory(scenario, arch, params, k * e).total_bytes
+
+    found = smallest_data_parallel_that_fits(used_at, capacity, limit)
+    states = memory.states
+    return MemoryFit(
+        components=(
+            ("weights", states.weights_bytes),
+            ("gradients", states.gradients_bytes),
+            ("optimizer", states.optimizer_bytes),
+            ("activations", memory.activations.total_bytes),
+            ("overhead", memory.overhead_bytes),
+        ),
+        used_bytes=memory.total_bytes,
+        capacity_bytes=capacity,
+        status=fit_status(memory.total_bytes, capacity),
+        min_accelerators=None if found is None else found * e * step,
+    )
+
+
+def _serving_fit(
+    scenario: Scenario, arch: Architecture, weights_total: float, kv_total: float, capacity: float
+) -> MemoryFit:
+    tp = scenario.serving.tensor_parallel
+    weights = weights_total / tp
+    kv = kv_total / kv_shards(arch, tp)
+    return MemoryFit(
+        components=(("weights", weights), ("kv_cache", kv)),
+        used_bytes=weights + kv,
+        capacity_bytes=capacity,
+        status=fit_status(weights + kv, capacity),
+        min_accelerators=smallest_tensor_parallel(weights_total, kv_total, arch, capacity),
+    )
+
+
+def _price(scenario: Scenario, accelerator: Accelerator) -> tuple[float | None, str]:
+    """The scenario's price if set, else the catalog's dated figure, else none."""
+    if scenario.cluster.price_usd_per_hour is not None:
+        return scenario.cluster.price_usd_per_hour, "scenario"
+    if accelerator.price_usd_per_hour is not None:
+        return accelerator.price_usd_per_hour, f"catalog ({accelerator.price_date or 'undated'})"
+    return None, "none"
+
+
+def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Readout:
+    """Evaluate every formula for the scenario; `catalog` (default: the built-in one, which
+    includes the user's overrides only when the caller loads them) supplies the accelerator."""
+    arch = scenario.model
+    params = count_parameters(arch)
+    train = scenario.training
+    serve = scenario.serving
+    cluster = scenario.cluster
+    accelerator = (catalog if catalog is not None else builtin_catalog()).get(cluster.accelerator)
+    capacity = accelerator.memory_bytes
+    price, price_source = _price(scenario, accelerator)
+
+    flops = flops_per_token(arch, params, train.sequence_length, train.recompute)
+
+    context = serve.prompt_tokens + serve.output_tokens
+    kv = KvCacheReadout(
+        bytes_per_token=kv_cache_bytes_per_token(arch, serve.kv_dtype),
+        serving_bytes=kv_cache_bytes(arch, serve.batch_size, context, serve.kv_dtype),
+        context_length=context,
+    )
+    weights = weight_bytes(
+        params,
+        serve.weight_dtype,
+        serve.embedding_dtype,
+        serve.head_dtype,
+        serve.quant_group_size,
+        serve.quant_scale_bytes,
+    )
+
+    training_memory = _training_memory(scenario, arch, params, data_parallel_degree(scenario))
+    training = training_economics(
+        training_flops_per_token=flops.training,
+        hardware_flops_per_token=flops.training_hardware,
+        six_n_per_token=flops.six_n,
+        tokens=train.tokens,
+        accelerator_count=cluster.count,
+        peak_flops=accelerator.peak_flops("bf16"),
+        mfu=cluster.mfu,
+        tdp_w=accelerator.tdp_w,
+        pue=cluster.pue,
+        carbon_kg_per_kwh=cluster.carbon_kg_per_kwh,
+        price_usd_per_hour=price,
+        price_source=price_source,
+    )
+    serving = serving_economics(arch, params, serve, accelerator, price, price_source)
+    # The laws were fitted on dense models with C = 6ND: a mixture of experts enters with the
+    # parameters each token uses (active; for a dense model active == total).
+    scaling = assess(
+        scenario.scaling.law, params.active, params.active - params.embedding, train.tokens
+    )
+    return Readout(
+        params=params,
+        flops=flops,
+        kv_cache=kv,
+        weights=weights,
+        training_memory=training_memory,
+        accelerator=accelerator,
+        training=training,
+        serving=serving,
+        scaling=scaling,
+        training_fit=_training_fit(scenario, arch, params, training_memory, capacity),
+        serving_fit=_serving_fit(scenario, arch, weights.total_bytes, kv.serving_bytes, capacity),
+    )

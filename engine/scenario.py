@@ -1,0 +1,224 @@
+"""The one input of the engine: a Scenario, the whole what-if a user explores.
+
+Sections and their dotted keys (`cluster.count`, `serving.weight_dtype`, ...) are shared by presets,
+the CLI's `--set key=value` and the app's editor. Every model is frozen: an edit makes a new
+Scenario (`with_value`), never mutates one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from engine.architecture import Architecture
+from engine.errors import EngineInputError, describe_validation_error
+
+Dtype = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4"]
+_FROZEN = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+class Cluster(BaseModel):
+    """The accelerators a run uses, and what they cost to run."""
+
+    model_config = _FROZEN
+
+    accelerator: str = Field(
+        "nvidia-h100-sxm", min_length=1, max_length=100, description="Catalog id of the accelerator."
+    )
+    count: int = Field(8, ge=1, le=10_000_000, description="Accelerators in the cluster.")
+    per_node: int = Field(8, ge=1, le=1024, description="Accelerators per node (one NVLink domain).")
+    mfu: float = Field(
+        0.40,
+        gt=0,
+        le=1,
+        description="Model FLOPs utilisation for training: achieved model FLOPs / dense peak. 0.40 "
+        "is typical of well-tuned dense bf16 training on Hopper (Llama 3 paper, Dubey et al. 2024, "
+        "Table 4: 38-43% BF16 MFU on 16k H100s).",
+    )
+    price_usd_per_hour: float | None = Field(
+        None,
+        ge=0,
+        le=1_000_000,
+        description="Price per accelerator-hour in USD; None uses the catalog's dated figure.",
+    )
+    pue: float = Field(
+        1.2,
+        ge=1,
+        le=5,
+        description="Power usage effectiveness of the data centre (facility / IT power); ~1.1-1.2 "
+        "for hyperscale (Google 2023 fleet average 1.10), 1.5+ for older sites.",
+    )
+    carbon_kg_per_kwh: float = Field(
+        0.4,
+        ge=0,
+        le=2,
+        description="Grid carbon intensity in kg CO2e per kWh (world average ~0.48, IEA 2023; "
+        "US ~0.37; France ~0.06).",
+    )
+    inter_node_gbs: float = Field(
+        50.0,
+        gt=0,
+        le=100_000,
+        description="Network bandwidth between nodes per accelerator in GB/s (400 Gb/s InfiniBand "
+        "NDR per GPU = 50 GB/s).",
+    )
+
+    @model_validator(mode="after")
+    def _per_node_fits(self) -> Cluster:
+        if self.per_node > self.count and self.count > 1:
+            raise ValueError(
+                f"per_node ({self.per_node}) must be at most count ({self.count}) for a multi-"
+                "accelerator cluster"
+            )
+        return self
+
+
+class TrainingSetup(BaseModel):
+    """How the model is (or would be) trained."""
+
+    model_config = _FROZEN
+
+    tokens: float = Field(
+        2e12, ge=1e3, le=1e17, description="Training tokens D (tokens seen, repeats included)."
+    )
+    sequence_length: int = Field(4096, ge=1, le=100_000_000, description="Training sequence length.")
+    global_batch_size: int = Field(
+        1024, ge=1, le=100_000_000, description="Sequences per optimizer step, all replicas."
+    )
+    micro_batch_size: int = Field(1, ge=1, le=1_000_000, description="Sequences per microbatch.")
+    optimizer: Literal["adam", "adam_8bit", "sgd_momentum"] = Field(
+        "adam", description="Optimizer: mixed-precision Adam, 8-bit Adam or SGD with momentum."
+    )
+    master_weights: bool = Field(True, description="Keep fp32 master weights (mixed precision).")
+    zero_stage: Literal[0, 1, 2, 3] = Field(
+        1, description="ZeRO stage: 1 shards optimizer state, 2 also gradients, 3 also weights."
+    )
+    tensor_parallel: int = Field(1, ge=1, le=1024, description="Tensor-parallel degree t.")
+    pipeline_parallel: int = Field(1, ge=1, le=4096, description="Pipeline-parallel degree p.")
+    expert_parallel: int = Field(1, ge=1, le=65536, description="Expert-parallel degree (MoE).")
+    sequence_parallel: bool = Field(
+        True, description="Megatron sequence parallelism (shards norm/dropout activations by t)."
+    )
+    recompute: Literal["none", "selective", "full"] = Field(
+        "selective", description="Activation recomputation: none, selective (attention) or full."
+    )
+    flash_attention: bool = Field(True, description="Attention that never stores the s x s scores.")
+    framework_overhead_gib: float = Field(
+        2.0,
+        ge=0,
+        le=1024,
+        description="Per-accelerator allowance for the CUDA context, communication buffers and "
+        "allocator fragmentation (GiB); ~2 GiB is typical of PyTorch + NCCL on Hopper.",
+    )
+
+
+class ServingSetup(BaseModel):
+    """How the model is served."""
+
+    model_config = _FROZEN
+
+    weight_dtype: Dtype = Field("bf16", description="Precision of the transformer-block weights.")
+    embedding_dtype: Dtype | None = Field(
+        None, description="Precision of the input embedding; None = weight_dtype."
+    )
+    head_dtype: Dtype | None = Field(
+        None, description="Precision of the output head; None = weight_dtype."
+    )
+    quant_group_size: int = Field(
+        128, ge=0, le=1_000_000, description="Weights per quantization scale (0 = per tensor)."
+    )
+    quant_scale_bytes: float = Field(
+        2.0, ge=0, le=16, description="Bytes per quantization group (scale, plus zero point)."
+    )
+    kv_dtype: Dtype = Field("bf16", description="Precision of the KV cache.")
+    batch_size: int = Field(1, ge=1, le=1_000_000, description="Concurrent sequences decoding.")
+    prompt_tokens: int = Field(1024, ge=1, le=100_000_000, description="Input tokens per request.")
+    output_tokens: int = Field(256, ge=1, le=100_000_000, description="Output tokens per request.")
+    tensor_parallel: int = Field(
+        1, ge=1, le=1024, description="Accelerators one replica spans (tensor parallel)."
+    )
+    prefill_efficiency: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Achieved / peak FLOP/s during prefill; ~0.4-0.6 for large batched prefill "
+        "with vLLM/TensorRT-LLM on Hopper.",
+    )
+    bandwidth_efficiency: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="Achieved / peak memory bandwidth during decode; ~0.7-0.9 in well-tuned "
+        "kernels (STREAM-like HBM efficiency).",
+    )
+    decode_compute_efficiency: float = Field(
+        0.5, gt=0, le=1, description="Achieved / peak FLOP/s in compute-bound decode."
+    )
+    target_requests_per_s: float = Field(
+        1.0, gt=0, le=1e9, description="Load to size the deployment for (requests per second)."
+    )
+
+
+class ScalingSetup(BaseModel):
+    """Which scaling law and which curve the scaling pane shows."""
+
+    model_config = _FROZEN
+
+    law: Literal["besiroglu2024", "hoffmann2022", "kaplan2020", "deepseek2024"] = Field(
+        "besiroglu2024", description="Scaling law for loss and the compute-optimal allocation."
+    )
+    view: Literal["frontier", "loss_vs_params", "isoflop"] = Field(
+        "frontier", description="Curve shown: compute frontier, loss vs N at fixed D, iso-FLOP."
+    )
+
+
+class Scenario(BaseModel):
+    """Everything one what-if needs: model, hardware, training, serving and scaling choices."""
+
+    model_config = _FROZEN
+
+    model: Architecture = Field(default_factory=Architecture)
+    cluster: Cluster = Field(default_factory=Cluster)
+    training: TrainingSetup = Field(default_factory=TrainingSetup)
+    serving: ServingSetup = Field(default_factory=ServingSetup)
+    scaling: ScalingSetup = Field(default_factory=ScalingSetup)
+
+    def with_value(self, dotted_key: str, value: Any) -> Scenario:
+        """A new Scenario with one field changed; raises EngineInputError naming the field."""
+        return self.with_values({dotted_key: value})
+
+    def with_values(self, updates: dict[str, Any]) -> Scenario:
+        data = self.model_dump()
+        for dotted_key, value in updates.items():
+            section, _, field = dotted_key.partition(".")
+            if not field or section not in SECTIONS:
+                raise EngineInputError(
+                    f"{dotted_key}: not a setting; keys look like section.field with section one "
+                    f"of {', '.join(SECTIONS)}"
+                )
+            if field not in SECTIONS[section].model_fields:
+                raise EngineInputError(f"{dotted_key}: {section} has no setting {field!r}")
+            data[section][field] = value
+        try:
+            return Scenario.model_validate(data)
+        except ValidationError as exc:
+            raise EngineInputError(describe_validation_error(exc)) from None
+
+    def value(self, dotted_key: str) -> Any:
+        section, _, field = dotted_key.partition(".")
+        return getattr(getattr(self, section), field)
+
+
+SECTIONS: dict[str, type[BaseModel]] = {
+    "model": Architecture,
+    "cluster": Cluster,
+    "training": TrainingSetup,
+    "serving": ServingSetup,
+    "scaling": ScalingSetup,
+}
+
+
+def all_keys() -> list[str]:
+    """Every dotted key a preset, `--set` or the editor may use."""
+    return [f"{section}.{name}" for section, model in SECTIONS.items() for name in model.model_fields]

@@ -1,0 +1,1 @@
+"""Presets bundled with llmscope: real models with their published numbers."""

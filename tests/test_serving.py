@@ -1,0 +1,252 @@
+"""The serving roofline against datasheet figures and published model sizes, plus properties."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.architecture import Architecture
+from engine.hardware import find_accelerator
+from engine.hf_import import architecture_from_hf_config
+from engine.parameters import count_parameters
+from engine.scenario import ServingSetup
+from engine.serving import (
+    USABLE_MEMORY_FRACTION,
+    compute_dtype,
+    expert_fraction_read,
+    fit_status,
+    kv_shards,
+    serving_economics,
+    weight_bytes_read,
+)
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+
+
+@pytest.fixture(scope="module")
+def reference() -> Path:
+    if not (REFERENCE / "models.json").exists():
+        pytest.fail(f"reference facts missing: expected {REFERENCE} (shared/ beside the repo)")
+    return REFERENCE
+
+
+def _json(reference: Path, name: str) -> dict:
+    return json.loads((reference / name).read_text())
+
+
+def _model_entry(reference: Path, model_id: str) -> dict:
+    return {m["id"]: m for m in _json(reference, "models.json")["models"]}[model_id]
+
+
+def _arch(reference: Path, model_id: str) -> Architecture:
+    return architecture_from_hf_config(_model_entry(reference, model_id)["raw_config"])
+
+
+@dataclass(frozen=True)
+class _Datasheet:
+    """A made-up accelerator for property tests (the protocol serving needs, nothing more)."""
+
+    memory_gb: float
+    memory_bandwidth_gbs: float
+    bf16_tflops: float
+    fp8_tflops: float | None
+    fp32_tflops: float
+
+    @property
+    def memory_bytes(self) -> float:
+        return self.memory_gb * 1024**3
+
+
+def _accelerator(reference: Path, accelerator_id: str):
+    # The catalog entry; its memory and bandwidth must agree with the datasheet in shared/reference.
+    row = {h["id"]: h for h in _json(reference, "hardware.json")["hardware"]}[accelerator_id]
+    accelerator = find_accelerator(accelerator_id)
+    assert accelerator.memory_bandwidth_gbs == pytest.approx(row["memory_bandwidth_tbs"] * 1000)
+    assert accelerator.memory_gb == row["memory_gb"]
+    return accelerator
+
+
+def test_llama3_8b_decode_at_batch_1_is_bandwidth_over_bytes_read(reference):
+    # One H100 SXM: 3.35 TB/s (datasheet). Llama-3-8B in bf16 reads every weight but the input
+    # embedding (a lookup) each step: 2 bytes x (8,030,261,248 - 128,256 x 4,096), plus its KV
+    # cache, 131,072 bytes per token (memory_facts.json), at the mean context of the generation.
+    entry = _model_entry(reference, "llama-3-8b")
+    kv_per_token = {f["id"]: f for f in _json(reference, "memory_facts.json")["facts"]}[
+        "kv_llama-3-8b"
+    ]["value_bytes"]
+    h100 = _accelerator(reference, "nvidia-h100-sxm")
+    arch = _arch(reference, "llama-3-8b")
+    setup = ServingSetup(batch_size=1, prompt_tokens=1024, output_tokens=256)
+    result = serving_economics(arch, count_parameters(arch), setup, h100, price_usd_per_hour=None)
+
+    embedding = entry["raw_config"]["vocab_size"] * entry["raw_config"]["hidden_size"]
+    bytes_read = 2 * (entry["computed_params_hf_impl"] - embedding) + kv_per_token * (1024 + 128)
+    bandwidth = 3.35e12
+    assert result.decode_bound == "memory"
+    assert result.decode_tokens_per_s == pytest.approx(
+        bandwidth * setup.bandwidth_efficiency / bytes_read, rel=1e-9
+    )
+    # At full efficiency it is the plain roofline, ~200 tokens/s.
+    ideal = serving_economics(
+        arch,
+        count_parameters(arch),
+        setup.model_copy(update={"bandwidth_efficiency": 1.0}),
+        h100,
+        None,
+    )
+    assert ideal.decode_tokens_per_s == pytest.approx(bandwidth / bytes_read, rel=1e-9)
+    assert result.tensor_parallel == 1 and result.tensor_parallel_needed == 1
+
+
+def test_moe_decode_at_batch_1_reads_only_the_active_experts(reference):
+    # Mixtral 8x7B routes each token to 2 of 8 experts: a batch-1 step reads the active
+    # parameters (12.9B published, "only uses 12.9B parameters per token") less the embedding.
+    entry = _model_entry(reference, "mixtral-8x7b-v0.1")
+    arch = _arch(reference, "mixtral-8x7b-v0.1")
+    params = count_parameters(arch)
+    read = weight_bytes_read(params, ServingSetup(weight_dtype="bf16"), arch, tokens_in_step=1)
+    embedding = entry["raw_config"]["vocab_size"] * entry["raw_config"]["hidden_size"]
+    active_without_embedding = entry["computed_active_params_hf_impl"] - embedding
+    assert read == pytest.approx(2 * active_without_embedding, rel=1e-12)
+    assert read == pytest.approx(2 * 12.9e9, rel=0.03)
+    assert expert_fraction_read(arch, 1) == pytest.approx(2 / 8)
+    assert expert_fraction_read(arch, 64) == pytest.approx(1.0, abs=1e-7)
+
+
+def test_tensor_parallel_needed_when_weights_exceed_one_accelerator(reference):
+    # Llama-3.1-70B in bf16 is ~141 GB (70.55e9 x 2): more than one 80 GB H100, fits two.
+    arch = _arch(reference, "llama-3.1-70b")
+    h100 = _accelerator(reference, "nvidia-h100-sxm")
+    result = serving_economics(arch, count_parameters(arch), ServingSetup(), h100, None)
+    assert result.tensor_parallel_needed == 2 and result.tensor_parallel == 2
+    assert result.weights_bytes_per_accelerator <= USABLE_MEMORY_FRACTION * h100.memory_bytes
+    assert result.weights_bytes > USABLE_MEMORY_FRACTION * h100.memory_bytes
+    # Llama-3.1-405B in bf16 (~811 GB) needs 16 (8 x 80 GB = 640 GB is not enough).
+    big = _arch(reference, "llama-3.1-405b")
+    huge = serving_economics(big, count_parameters(big), ServingSetup(), h100, None)
+    assert huge.tensor_parallel_needed == 16
+    # In int4 (0.5 byte + a 2-byte scale per 128 weights) 70B fits one H100.
+    int4_setup = ServingSetup(weight_dtype="int4")
+    int4 = serving_economics(arch, count_parameters(arch), int4_setup, h100, None)
+    assert int4.tensor_parallel_needed == 1
+
+
+def test_max_batch_is_the_kv_budget_over_one_sequence(reference):
+    # Llama-3-8B on an H100: (0.9 x 80 GB - 16.06 GB of weights) / (131,072 B x 1,280 tokens).
+    arch = _arch(reference, "llama-3-8b")
+    entry = _model_entry(reference, "llama-3-8b")
+    h100 = _accelerator(reference, "nvidia-h100-sxm")
+    result = serving_economics(arch, count_parameters(arch), ServingSetup(), h100, None)
+    expected = (0.9 * 80 * 1024**3 - 2 * entry["computed_params_hf_impl"]) // (131072 * (1024 + 256))
+    assert result.max_batch == expected
+
+
+def test_mla_cache_is_replicated_and_gqa_heads_split_up_to_their_count(reference):
+    assert kv_shards(_arch(reference, "deepseek-v3"), 8) == 1
+    llama = _arch(reference, "llama-3-8b")  # 8 KV heads
+    assert [kv_shards(llama, tp) for tp in (1, 4, 8, 16)] == [1, 4, 8, 8]
+
+
+def test_compute_precision_follows_the_weights():
+    assert compute_dtype("fp8", has_fp8=True) == "fp8"
+    assert compute_dtype("fp8", has_fp8=False) == "bf16"
+    assert compute_dtype("int4", has_fp8=True) == "bf16"  # weight-only: dequantized to bf16
+    assert compute_dtype("int8", has_fp8=True) == "bf16"
+
+
+def test_fp8_prefill_is_faster_on_hopper(reference):
+    arch = _arch(reference, "llama-3-8b")
+    h100 = _accelerator(reference, "nvidia-h100-sxm")
+    params = count_parameters(arch)
+    bf16 = serving_economics(arch, params, ServingSetup(prompt_tokens=8192), h100, None)
+    fp8_setup = ServingSetup(prompt_tokens=8192, weight_dtype="fp8")
+    fp8 = serving_economics(arch, params, fp8_setup, h100, None)
+    assert fp8.ttft_s < bf16.ttft_s
+    fp8_peak, bf16_peak = fp8.peak_flops_per_accelerator, bf16.peak_flops_per_accelerator
+    assert fp8_peak == pytest.approx(2 * bf16_peak, rel=0.01)
+
+
+def test_fit_status_bands():
+    assert fit_status(89, 100) == "fits"
+    assert fit_status(95, 100) == "tight"
+    assert fit_status(101, 100) == "over"
+
+
+# --- properties ----------------------------------------------------------------------------------
+
+SMALL = Architecture(
+    hidden_size=2048, num_layers=16, num_attention_heads=16, num_kv_heads=4, intermediate_size=8192
+)
+MOE = Architecture(
+    hidden_size=2048, num_layers=16, num_attention_heads=16, num_kv_heads=4, intermediate_size=8192,
+    num_experts=64, experts_per_token=6, expert_intermediate_size=1024, num_shared_experts=2,
+    shared_expert_intermediate_size=1024,
+)
+H100_LIKE = _Datasheet(80, 3350, 989.4, 1978.9, 67)
+
+setups = st.builds(
+    ServingSetup,
+    weight_dtype=st.sampled_from(["fp32", "bf16", "fp16", "fp8", "int8", "int4"]),
+    kv_dtype=st.sampled_from(["fp32", "bf16", "fp8", "int4"]),
+    batch_size=st.integers(1, 1_000_000),
+    prompt_tokens=st.integers(1, 100_000_000),
+    output_tokens=st.integers(1, 100_000_000),
+    tensor_parallel=st.sampled_from([1, 2, 8, 64, 1024]),
+    prefill_efficiency=st.floats(0.01, 1),
+    bandwidth_efficiency=st.floats(0.01, 1),
+    decode_compute_efficiency=st.floats(0.01, 1),
+    target_requests_per_s=st.floats(1e-6, 1e9),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(setups, st.sampled_from([SMALL, MOE]), st.one_of(st.none(), st.floats(0, 1e6)))
+def test_no_nan_or_inf_anywhere(setup, arch, price):
+    result = serving_economics(arch, count_parameters(arch), setup, H100_LIKE, price)
+    for name in result.__slots__:
+        value = getattr(result, name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            assert math.isfinite(value) and value >= 0, name
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 4096), st.integers(1, 4096), st.sampled_from([SMALL, MOE]))
+def test_bigger_batches_trade_per_user_speed_for_throughput(a, b, arch):
+    small, large = sorted((a, b))
+    params = count_parameters(arch)
+    few = serving_economics(arch, params, ServingSetup(batch_size=small), H100_LIKE, 2.0)
+    many = serving_economics(arch, params, ServingSetup(batch_size=large), H100_LIKE, 2.0)
+    assert many.decode_tokens_per_s <= few.decode_tokens_per_s * (1 + 1e-12)
+    assert many.tokens_per_s_per_accelerator >= few.tokens_per_s_per_accelerator * (1 - 1e-12)
+    assert many.usd_per_million_output_tokens <= few.usd_per_million_output_tokens * (1 + 1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.floats(1e-3, 1e6), st.floats(1e-3, 1e6))
+def test_more_load_never_needs_fewer_accelerators(a, b):
+    low, high = sorted((a, b))
+    params = count_parameters(SMALL)
+    light_setup = ServingSetup(target_requests_per_s=low)
+    heavy_setup = ServingSetup(target_requests_per_s=high)
+    light = serving_economics(SMALL, params, light_setup, H100_LIKE, None)
+    heavy = serving_economics(SMALL, params, heavy_setup, H100_LIKE, None)
+    assert heavy.accelerators_for_target_load >= light.accelerators_for_target_load
+
+
+def test_unknown_price_gives_none():
+    result = serving_economics(SMALL, count_parameters(SMALL), ServingSetup(), H100_LIKE, None)
+    assert result.usd_per_million_output_tokens is None and result.price_source == "none"
+
+
+def test_an_accelerator_without_bf16_throughput_is_a_clear_error():
+    from engine.errors import EngineInputError
+
+    no_bf16 = _Datasheet(32, 900, None, None, 15.7)
+    with pytest.raises(EngineInputError, match="bf16"):
+        serving_economics(SMALL, count_parameters(SMALL), ServingSetup(), no_bf16, None)

@@ -1,0 +1,1 @@
+"""Colour themes of the llmscope app, as TOML data."""

@@ -1,0 +1,438 @@
+"""The readouts pane: parameters, memory per accelerator, training and serving economics.
+
+`ReadoutsPane.show(scenario, readout, pinned)` only formats what `engine.evaluate` computed; it
+updates the text of widgets composed once (no remounting), so it is cheap to call on every edit.
+With `pinned` (compare mode: A pinned, the current scenario is B) every figure shows B beside A
+with the difference, absolute and relative.
+
+Figures that rest on catalog numbers marked uncertain (the accelerator's `uncertain` fields) carry
+a "~" and a note at the bottom naming those fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widget import Widget
+from textual.widgets import Static
+
+from engine.scenario import Scenario
+from tui.numbers import (
+    format_bytes,
+    format_count,
+    format_flops,
+    format_seconds,
+    format_usd,
+    percent_change,
+)
+from tui.widgets.bars import BarData, MemoryBar
+
+if TYPE_CHECKING:
+    from engine.evaluate import MemoryFit, Readout
+
+LABEL_WIDTH = 24
+VALUE_WIDTH = 12
+COMPACT_WIDTH = 76
+UNCERTAIN_MARK = "~"
+NOT_AVAILABLE = "—"
+
+# Which catalog fields of the accelerator each figure rests on, to carry the "~" when the catalog
+# marks one of them uncertain.
+_PEAK = ("bf16_tflops",)  # training runs at bf16 (engine.training)
+_BANDWIDTH = ("memory_bandwidth_gbs",)
+_MEMORY = ("memory_gb", "memory_bytes")
+_PRICE = ("price_usd_per_hour",)
+_POWER = ("tdp_w",)
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One line of a readout: a label and a value, formatted by `format`."""
+
+    label: str
+    value: float | None
+    format: Callable[[float], str]
+    depends_on: tuple[str, ...] = ()
+    missing: str = NOT_AVAILABLE  # shown when value is None (e.g. "no price")
+
+
+def _signed(format_value: Callable[[float], str], delta: float) -> str:
+    if delta == 0:
+        return "±0"
+    return ("+" if delta > 0 else "-") + format_value(abs(delta)).lstrip("-")
+
+
+def _integer(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _per_s(value: float) -> str:
+    return format_count(value)
+
+
+def _hours(value: float) -> str:
+    return f"{format_count(value)} h"
+
+
+def _years(value: float) -> str:
+    return f"{format_count(value)} y"
+
+
+def _mwh(value: float) -> str:
+    return f"{value / 1000:,.3g} GWh" if abs(value) >= 1000 else f"{value:,.3g} MWh"
+
+
+def _tonnes(value: float) -> str:
+    return f"{format_count(value)} t" if abs(value) >= 1000 else f"{value:,.3g} t"
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.0%}"
+
+
+def parameter_figures(readout: Readout) -> list[Figure]:
+    p = readout.params
+    figures = [
+        Figure("total parameters", p.total, format_count),
+        Figure("active per token", p.active, format_count),
+        Figure("  embedding", p.embedding, format_count),
+        Figure("  non-embedding", p.non_embedding, format_count),
+        Figure("  attention", p.attention, format_count),
+        Figure("  dense MLP", p.mlp, format_count),
+        Figure("  routed experts", p.experts, format_count),
+        Figure("  shared experts", p.shared_experts, format_count),
+        Figure("  router", p.router, format_count),
+        Figure("  norms", p.norms, format_count),
+        Figure("  output head", p.output_head, format_count),
+    ]
+    return figures
+
+
+def training_figures(readout: Readout) -> list[Figure]:
+    t = readout.training
+    return [
+        Figure("training FLOPs", t.flops, format_flops),
+        Figure("  6ND rule of thumb", t.six_nd_flops, format_flops),
+        Figure("wall clock", t.wall_clock_s, format_seconds, _PEAK),
+        Figure("accelerator-hours", t.accelerator_hours, _hours, _PEAK),
+        Figure("  accelerator-years", t.accelerator_years, _years, _PEAK),
+        Figure("cost", t.cost_usd, format_usd, _PEAK + _PRICE, missing="no price"),
+        Figure("energy", t.energy_mwh, _mwh, _PEAK + _POWER, missing="no TDP"),
+        Figure("CO2e", t.co2_tonnes, _tonnes, _PEAK + _POWER, missing="no TDP"),
+    ]
+
+
+_SERVING_PEAK = {"fp8": ("fp8_tflops",), "fp32": ("fp32_tflops",)}
+
+
+def serving_figures(readout: Readout) -> list[Figure]:
+    s = readout.serving
+    # engine.serving.peak_flops_for: the datasheet figure at the compute precision.
+    peak = _SERVING_PEAK.get(s.compute_dtype, ("bf16_tflops",))
+    return [
+        Figure("time to first token", s.ttft_s, format_seconds, peak),
+        Figure("decode step", s.decode_s_per_token, format_seconds, peak + _BANDWIDTH),
+        Figure("tokens/s per user", s.decode_tokens_per_s, _per_s, peak + _BANDWIDTH),
+        Figure(
+            "tokens/s per accelerator", s.tokens_per_s_per_accelerator, _per_s, peak + _BANDWIDTH
+        ),
+        Figure("max batch (KV fits)", s.max_batch, _integer, _MEMORY),
+        Figure("tensor parallel used", s.tensor_parallel, _integer, _MEMORY),
+        Figure(
+            "$ per 1M input tokens",
+            s.usd_per_million_input_tokens,
+            format_usd,
+            peak + _PRICE,
+            missing="no price",
+        ),
+        Figure(
+            "$ per 1M output tokens",
+            s.usd_per_million_output_tokens,
+            format_usd,
+            peak + _BANDWIDTH + _PRICE,
+            missing="no price",
+        ),
+        Figure(
+            "accelerators for load", s.accelerators_for_target_load, _integer, peak + _BANDWIDTH
+        ),
+    ]
+
+
+def compact_parameters(readout: Readout, suffix: str = "") -> Content:
+    """Parameters in three lines (alone, or beside the same model), so that the memory bars show
+    at 80x24 without scrolling: totals first, then the non-zero components on wrapping lines."""
+    figures = parameter_figures(readout)
+    total, active, *components = figures
+    heading = Content.styled(f"Parameters{suffix}", "bold $primary")
+    totals = Content(
+        f"{format_count(total.value)} total, {format_count(active.value)} active per token"
+    )
+    parts = [
+        f"{figure.label.strip()} {format_count(figure.value)}"
+        for figure in components
+        if figure.value and figure.label != "  non-embedding"
+    ]
+    # Wrapped here, between parts, so a name never parts from its number (76 columns: a 78-column
+    # pane less its padding).
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + 3 + len(part) <= COMPACT_WIDTH:
+            lines[-1] += " · " + part
+        else:
+            lines.append(part)
+    return Content("\n").join([heading, totals, *(Content(line) for line in lines)])
+
+
+def _uncertain(readout: Readout, figure: Figure) -> bool:
+    return bool(set(figure.depends_on) & set(readout.accelerator.uncertain))
+
+
+def _value_text(readout: Readout, figure: Figure) -> str:
+    if figure.value is None:
+        return figure.missing
+    mark = UNCERTAIN_MARK if _uncertain(readout, figure) else ""
+    return mark + figure.format(figure.value)
+
+
+def figure_lines(
+    readout: Readout,
+    figures: Sequence[Figure],
+    pinned: tuple[Readout, Sequence[Figure]] | None = None,
+    hide_zero: bool = True,
+) -> list[str]:
+    """Aligned plain-text lines: label, value, and in compare mode A's value and the change."""
+    lines: list[str] = []
+    pinned_by_label = {f.label: f for f in pinned[1]} if pinned is not None else {}
+    for figure in figures:
+        other = pinned_by_label.get(figure.label)
+        if (
+            hide_zero
+            and figure.label.startswith("  ")
+            and not figure.value
+            and not (other is not None and other.value)
+        ):
+            continue  # a component this architecture does not have (e.g. experts of a dense model)
+        line = f"{figure.label:<{LABEL_WIDTH}}{_value_text(readout, figure):>{VALUE_WIDTH}}"
+        if pinned is not None:
+            if other is None:
+                lines.append(line)
+                continue
+            line += f"{_value_text(pinned[0], other):>{VALUE_WIDTH}}"
+            if figure.value is not None and other.value is not None:
+                delta = figure.value - other.value
+                change = (
+                    f"{_signed(figure.format, delta)} ({percent_change(figure.value, other.value)})"
+                )
+                line += f"  {change}" if delta != 0 else "  ="
+        lines.append(line)
+    return lines
+
+
+def _section(title: str, lines: list[str], compare: bool) -> Content:
+    heading = Content.styled(title, "bold $primary")
+    if compare:
+        columns = (
+            f"{'':<{LABEL_WIDTH}}{'B (now)':>{VALUE_WIDTH}}{'A (pinned)':>{VALUE_WIDTH}}  change"
+        )
+        heading = Content("\n").join([heading, Content.styled(columns, "dim")])
+    return Content("\n").join([heading, *(Content(line) for line in lines)])
+
+
+def _accelerator_text(scenario: Scenario, readout: Readout) -> str:
+    return f"{scenario.cluster.count} × {readout.accelerator.name}"
+
+
+def training_bar(scenario: Scenario, readout: Readout, pinned: Readout | None) -> BarData:
+    fit = readout.training_fit
+    return _bar_data(
+        "training",
+        fit,
+        readout,
+        _smallest_cluster_text(scenario, fit),
+        pinned.training_fit if pinned is not None else None,
+    )
+
+
+def serving_bar(scenario: Scenario, readout: Readout, pinned: Readout | None) -> BarData:
+    fit = readout.serving_fit
+    if fit.min_accelerators is None:
+        smallest = "no tensor-parallel replica within the search limit holds it"
+    elif fit.min_accelerators <= scenario.serving.tensor_parallel:
+        smallest = (
+            f"tensor parallel {scenario.serving.tensor_parallel} "
+            f"(smallest that fits: {fit.min_accelerators})"
+        )
+    else:
+        smallest = (
+            f"tensor parallel {scenario.serving.tensor_parallel}; smallest that fits: "
+            f"{fit.min_accelerators}"
+        )
+    return _bar_data(
+        "serving", fit, readout, smallest, pinned.serving_fit if pinned is not None else None
+    )
+
+
+def _smallest_cluster_text(scenario: Scenario, fit: MemoryFit) -> str:
+    if fit.min_accelerators is None:
+        return "no cluster within the search limit fits: shard more (ZeRO, tensor, pipeline)"
+    return (
+        f"{scenario.cluster.count} accelerators; smallest cluster that fits: {fit.min_accelerators}"
+    )
+
+
+def _bar_data(
+    title: str, fit: MemoryFit, readout: Readout, smallest: str, pinned: MemoryFit | None
+) -> BarData:
+    return BarData(
+        title=title,
+        components=fit.components,
+        used_bytes=fit.used_bytes,
+        capacity_bytes=fit.capacity_bytes,
+        status=fit.status,
+        capacity_uncertain=bool(set(_MEMORY) & set(readout.accelerator.uncertain)),
+        smallest_fit=smallest,
+        pinned_used_bytes=pinned.used_bytes if pinned is not None else None,
+        pinned_status=pinned.status if pinned is not None else None,
+    )
+
+
+def uncertainty_note(readout: Readout) -> str:
+    fields = readout.accelerator.uncertain
+    if not fields:
+        return ""
+    return (
+        f"{UNCERTAIN_MARK} rests on {readout.accelerator.name} catalog figures not confirmed by a "
+        f"primary source: {', '.join(fields)}."
+    )
+
+
+class ReadoutsPane(Widget):
+    """Every figure of the evaluated scenario, formatted; see the module docstring."""
+
+    DEFAULT_CSS = """
+    ReadoutsPane {
+        height: 1fr;
+        width: 1fr;
+    }
+    ReadoutsPane > VerticalScroll {
+        height: 1fr;
+    }
+    ReadoutsPane .readouts-section {
+        padding: 0 1;
+        margin-bottom: 1;
+        height: auto;
+    }
+    ReadoutsPane #readouts-header {
+        padding: 0 1;
+        text-style: bold;
+        color: $text;
+        background: $panel;
+    }
+    ReadoutsPane #memory-heading {
+        padding: 0 1;
+    }
+    ReadoutsPane MemoryBar {
+        margin-bottom: 1;
+    }
+    ReadoutsPane #readouts-notes {
+        padding: 0 1;
+        color: $text-muted;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(id="readouts-header")
+            yield Static(id="parameters", classes="readouts-section")
+            yield Static(id="memory-heading")
+            yield MemoryBar(id="training-memory")
+            yield MemoryBar(id="serving-memory")
+            yield Static(id="training", classes="readouts-section")
+            yield Static(id="serving", classes="readouts-section")
+            yield Static(id="readouts-notes")
+
+    def show(
+        self,
+        scenario: Scenario,
+        readout: Readout,
+        pinned: tuple[Scenario, Readout] | None = None,
+    ) -> None:
+        """Show `readout` (of `scenario`); with `pinned`, beside the pinned A and the change."""
+        compare = pinned is not None
+        pinned_readout = pinned[1] if pinned is not None else None
+        self.set_class(compare, "-compare")
+
+        header = f"{scenario.model.name} on {_accelerator_text(scenario, readout)}"
+        if pinned is not None:
+            header = f"B: {header}\nA: {pinned[0].model.name} on {_accelerator_text(*pinned)}"
+        self.query_one("#readouts-header", Static).update(Content(header))
+
+        def section(widget_id: str, title: str, build: Callable[[Readout], list[Figure]]) -> None:
+            lines = figure_lines(
+                readout,
+                build(readout),
+                (pinned_readout, build(pinned_readout)) if pinned_readout is not None else None,
+            )
+            self.query_one(f"#{widget_id}", Static).update(_section(title, lines, compare))
+
+        if pinned_readout is not None and pinned_readout.params != readout.params:
+            section("parameters", "Parameters", parameter_figures)
+        else:
+            # Alone, or compared with the same model: the short form (A's counts are the same).
+            same = " (A: the same)" if pinned_readout is not None else ""
+            self.query_one("#parameters", Static).update(compact_parameters(readout, same))
+
+        heading = Content.styled("Memory per accelerator", "bold $primary")
+        capacity_mark = UNCERTAIN_MARK if set(_MEMORY) & set(readout.accelerator.uncertain) else ""
+        heading = Content("").join(
+            [
+                heading,
+                Content(
+                    f"  {readout.accelerator.name}, {capacity_mark}"
+                    f"{format_bytes(readout.accelerator.memory_bytes)}"
+                ),
+            ]
+        )
+        self.query_one("#memory-heading", Static).update(heading)
+        self.query_one("#training-memory", MemoryBar).show(
+            training_bar(scenario, readout, pinned_readout)
+        )
+        self.query_one("#serving-memory", MemoryBar).show(
+            serving_bar(scenario, readout, pinned_readout)
+        )
+
+        t = scenario.training
+        section(
+            "training",
+            f"Training  {format_count(t.tokens)} tokens, {scenario.cluster.mfu:.0%} MFU",
+            training_figures,
+        )
+        s = scenario.serving
+        section(
+            "serving",
+            f"Serving  {s.prompt_tokens:,} in + {s.output_tokens:,} out, batch {s.batch_size:,}, "
+            f"{s.weight_dtype}, decode {readout.serving.decode_bound}-bound",
+            serving_figures,
+        )
+
+        notes = [uncertainty_note(readout)]
+        if (
+            pinned_readout is not None
+            and pinned_readout.accelerator.uncertain
+            and pinned_readout.accelerator != readout.accelerator
+        ):
+            notes.append("A: " + uncertainty_note(pinned_readout))
+        price = readout.training.price_source
+        notes.append(
+            f"Price: {price}."
+            if price != "none"
+            else "No price known: set cluster.price_usd_per_hour."
+        )
+        self.query_one("#readouts-notes", Static).update(
+            Content("\n").join([Content(note) for note in notes if note])
+        )

@@ -1,0 +1,46 @@
+"""One line of headline figures under every layout, so an edit's effect is visible even when the
+builder fills a narrow terminal: parameters, whether training and serving fit, time, dollars and
+serving speed."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widgets import Static
+
+from engine.evaluate import Readout
+from tui.numbers import format_count, format_seconds, format_usd
+from tui.widgets.bars import STATUS_VARIABLES, STATUS_WORDS
+
+
+def summary_content(readout: Readout) -> Content:
+    """"8.03B params (8.03B active) · train: does not fit, 34.6 days, $2.0M · serve: fits, 194
+    tok/s, $4.28/1M out" with the fit words in the theme's fit colours."""
+    params = readout.params
+    training = readout.training
+    serving = readout.serving
+    parts: list[Content | str] = [
+        f"{format_count(params.total)} params ({format_count(params.active)} active) · train: "
+    ]
+    fit = readout.training_fit.status
+    parts.append(Content.styled(STATUS_WORDS[fit], STATUS_VARIABLES[fit]))
+    cost = "no price" if training.cost_usd is None else format_usd(training.cost_usd)
+    parts.append(f", {format_seconds(training.wall_clock_s)}, {cost} · serve: ")
+    fit = readout.serving_fit.status
+    parts.append(Content.styled(STATUS_WORDS[fit], STATUS_VARIABLES[fit]))
+    price = serving.usd_per_million_output_tokens
+    per_million = "" if price is None else f", {format_usd(price)}/1M out"
+    parts.append(f", {format_count(serving.decode_tokens_per_s)} tok/s{per_million}")
+    return Content.assemble(*parts)
+
+
+class SummaryLine(Static):
+    DEFAULT_CSS = """
+    SummaryLine {
+        height: auto;
+        padding: 0 1;
+        background: $panel;
+    }
+    """
+
+    def show(self, readout: Readout) -> None:
+        self.update(summary_content(readout))
