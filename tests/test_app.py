@@ -15,16 +15,17 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input, OptionList, Static
 
+from engine.architecture import Architecture
 from engine.evaluate import evaluate
 from engine.hardware import load_catalog
-from engine.scenario import Scenario
+from engine.scenario import SECTIONS, Scenario
 from tui import paths
 from tui.app import LlmscopeApp
 from tui.commands import LlmscopeCommands
 from tui.screens.help import HelpScreen
 from tui.screens.planner import PlannerScreen
 from tui.screens.presets import ConfirmScreen, OpenPresetScreen, SavePresetScreen
-from tui.widgets.builder import FieldInput, field_id
+from tui.widgets.builder import GROUPS, MODEL_GROUPS, FieldInput, field_id
 from tui.widgets.hardware import HardwarePicker
 
 NARROW = (80, 24)
@@ -94,6 +95,17 @@ def readouts_text(app: LlmscopeApp) -> str:
 # --- editing ----------------------------------------------------------------------------------
 
 
+def test_every_setting_of_the_model_training_and_serving_is_in_exactly_one_group():
+    grouped = [name for _, names in MODEL_GROUPS for name in names]
+    assert sorted(grouped) == sorted(Architecture.model_fields)
+    assert len(grouped) == len(set(grouped))
+    keys = [key for _, keys in GROUPS for key in keys]
+    for section in ("training", "serving"):
+        assert {k for k in keys if k.startswith(section + ".")} == {
+            f"{section}.{name}" for name in SECTIONS[section].model_fields
+        }
+
+
 async def test_typing_a_layer_count_changes_the_scenario_and_the_readouts():
     app = LlmscopeApp()
     async with app.run_test(size=NARROW) as pilot:
@@ -158,6 +170,34 @@ async def test_plus_minus_star_slash_step_numbers_choices_and_switches():
         assert field(app, "training.flash_attention").value.lower() in {"false", "no", "off"}
         await step(pilot, "minus")
         assert app.scenario.training.flash_attention is True
+
+
+async def test_switching_to_4_bit_weights_from_the_keyboard_shrinks_the_weights():
+    app = LlmscopeApp()
+    async with app.run_test(size=NARROW) as pilot:
+        await focus_field(pilot, app, "serving.weight_dtype")
+        bf16_bytes = app.readout.weights.total_bytes
+        seen = []
+        for _ in range(8):
+            await step(pilot, "plus")
+            seen.append(app.scenario.serving.weight_dtype)
+            if seen[-1] == "int4":
+                break
+        assert app.scenario.serving.weight_dtype == "int4", seen
+        # 4-bit weights: a quarter of bf16, plus the group scales.
+        assert 0.25 * bf16_bytes < app.readout.weights.total_bytes < 0.3 * bf16_bytes
+
+
+async def test_groups_the_engine_ignores_for_this_model_say_so():
+    app = LlmscopeApp()
+    async with app.run_test(size=NARROW) as pilot:
+        groups = {g.border_title: g for g in app.query(".field-group")}
+        mla, moe = groups["Latent attention (MLA)"], groups["Mixture of experts"]
+        assert "not used" in str(mla.border_subtitle) and "not used" in str(moe.border_subtitle)
+        await focus_field(pilot, app, "model.attention")
+        await step(pilot, "plus")
+        assert app.scenario.model.attention == "mla"
+        assert not mla.border_subtitle and "not used" in str(moe.border_subtitle)
 
 
 async def test_an_invalid_entry_is_marked_with_its_reason_and_changes_nothing():
@@ -442,6 +482,30 @@ async def test_a_teammates_preset_opened_edited_saved_as_and_restored(
         assert again.scenario == edited
         assert again.preset_name == "mistral batch 16"
         assert not again.unsaved
+
+
+async def test_narrow_terminals_show_one_pane_at_a_time_and_wide_ones_all():
+    app = LlmscopeApp()
+    async with app.run_test(size=NARROW) as pilot:
+        assert app.query_one("#builder").display and not app.query_one("#readouts").display
+        await step(pilot, "f3")
+        assert app.query_one("#readouts").display and not app.query_one("#builder").display
+        await pilot.resize_terminal(200, 50)  # past tui.app.WIDE_COLUMNS
+        await pilot.pause()
+        assert all(app.query_one(f"#{pane}").display for pane in ("builder", "readouts", "curves"))
+
+
+async def test_palette_quit_asks_when_there_are_unsaved_edits():
+    app = LlmscopeApp()
+    async with app.run_test(size=WIDE) as pilot:
+        await type_into(pilot, app, "model.num_layers", "40")
+        await run_palette(pilot, "Quit")
+        assert isinstance(app.screen, ConfirmScreen)
+        await step(pilot, "n")
+        assert app.is_running
+        await run_palette(pilot, "Quit")
+        await step(pilot, "y")
+    assert app.return_code == 0
 
 
 # --- never raises -----------------------------------------------------------------------------

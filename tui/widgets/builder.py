@@ -9,6 +9,7 @@ last valid state.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual import events
@@ -83,6 +84,16 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 CLUSTER_KEYS: tuple[str, ...] = tuple(
     f"cluster.{name}" for name in SECTIONS["cluster"].model_fields if name != "accelerator"
 )
+
+
+# Groups whose fields the engine ignores for some models: the group says so on its border rather
+# than hiding (a value typed there takes effect as soon as the group is in use).
+GROUP_NOT_IN_USE: dict[str, Callable[[Scenario], str | None]] = {
+    "Latent attention (MLA)": lambda s: None
+    if s.model.attention == "mla"
+    else "not used: attention is standard",
+    "Mixture of experts": lambda s: None if s.model.num_experts else "not used: num experts is 0",
+}
 
 
 def field_id(dotted_key: str) -> str:
@@ -226,6 +237,19 @@ class FieldEditor(VerticalScroll):
     def on_mount(self) -> None:
         # Built once: show_scenario runs on every edit and must not search the widget tree.
         self._rows = {row.key: row for row in self.query(FieldRow)}
+        self._conditional_groups = [
+            (group, GROUP_NOT_IN_USE[group.border_title])
+            for group in self.query(FieldGroup)
+            if group.border_title in GROUP_NOT_IN_USE
+        ]
+        if self.scenario is not None:
+            self._mark_groups_in_use(self.scenario)
+
+    def _mark_groups_in_use(self, scenario: Scenario) -> None:
+        for group, not_in_use in self._conditional_groups:
+            reason = not_in_use(scenario) or ""
+            if group.border_subtitle != reason:
+                group.border_subtitle = reason
 
     def show_scenario(self, scenario: Scenario, keep_text_of: str | None = None) -> None:
         """Show every field's value; the field being typed in (`keep_text_of`) keeps its text, so
@@ -238,6 +262,7 @@ class FieldEditor(VerticalScroll):
                     with row.input.prevent(Input.Changed):
                         row.input.value = text
             row.show_error(None)
+        self._mark_groups_in_use(scenario)
 
     def show_error(self, key: str, message: str | None) -> None:
         row = self._rows.get(key)

@@ -17,6 +17,7 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.color import Color
@@ -137,6 +138,12 @@ def _ratio_text(value: float) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
+# The figures beside the plot take SIDE_COLUMNS (#curve-side's width with its padding); below
+# MIN_PLOT_COLUMNS left for the plot they go under it instead.
+SIDE_COLUMNS = 33
+MIN_PLOT_COLUMNS = 44
+
+
 class CurvesPane(Widget):
     """Scaling-law curves of the scenario; see the module docstring."""
 
@@ -171,13 +178,24 @@ class CurvesPane(Widget):
         min-width: 30;
     }
     CurvesPane #curve-side {
-        width: 32;
+        width: 33;
         height: 1fr;
         padding: 0 0 0 1;
     }
     CurvesPane #curve-note {
         color: $text-muted;
         margin-top: 1;
+    }
+    /* A pane too narrow for plot and figures side by side (three panes on one screen) puts the
+       figures under the plot, so the plot keeps a readable width. */
+    CurvesPane.-stacked > Horizontal {
+        layout: vertical;
+    }
+    CurvesPane.-stacked #curve-side {
+        width: 1fr;
+        height: auto;
+        max-height: 50%;
+        padding: 0 1;
     }
     """
 
@@ -209,6 +227,9 @@ class CurvesPane(Widget):
                 yield Static(id="curve-summary")
                 yield Static(id="curve-legend")
                 yield Static(id="curve-note")
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width - SIDE_COLUMNS < MIN_PLOT_COLUMNS, "-stacked")
 
     def on_mount(self) -> None:
         # Curve colours are read from the theme when drawn: redraw when the theme changes.

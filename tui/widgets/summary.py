@@ -13,14 +13,14 @@ from tui.widgets.bars import STATUS_VARIABLES, STATUS_WORDS
 
 
 def summary_content(readout: Readout) -> Content:
-    """"8.03B params (8.03B active) · train: does not fit, 34.6 days, $2.0M · serve: fits, 194
-    tok/s, $4.28/1M out" with the fit words in the theme's fit colours."""
+    """"46.7B params (12.9B active) · train: does not fit, 34.6 days, $2.0M · serve: fits, 194
+    tok/s/user, $4.28/1M out" with the fit words in the theme's fit colours; a dense model's
+    active count equals its total and is left out."""
     params = readout.params
     training = readout.training
     serving = readout.serving
-    parts: list[Content | str] = [
-        f"{format_count(params.total)} params ({format_count(params.active)} active) · train: "
-    ]
+    active = "" if params.active == params.total else f" ({format_count(params.active)} active)"
+    parts: list[Content | str] = [f"{format_count(params.total)} params{active} · train: "]
     fit = readout.training_fit.status
     parts.append(Content.styled(STATUS_WORDS[fit], STATUS_VARIABLES[fit]))
     cost = "no price" if training.cost_usd is None else format_usd(training.cost_usd)
@@ -29,7 +29,7 @@ def summary_content(readout: Readout) -> Content:
     parts.append(Content.styled(STATUS_WORDS[fit], STATUS_VARIABLES[fit]))
     price = serving.usd_per_million_output_tokens
     per_million = "" if price is None else f", {format_usd(price)}/1M out"
-    parts.append(f", {format_count(serving.decode_tokens_per_s)} tok/s{per_million}")
+    parts.append(f", {format_count(serving.decode_tokens_per_s)} tok/s/user{per_million}")
     return Content.assemble(*parts)
 
 
