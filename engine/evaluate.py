@@ -28,6 +28,7 @@ from engine.parameters import ParameterCounts, count_parameters
 from engine.scaling import ScalingAssessment, assess
 from engine.scenario import Scenario
 from engine.serving import (
+    USABLE_MEMORY_FRACTION,
     FitStatus,
     ServingEconomics,
     fit_status,
@@ -262,7 +263,12 @@ def _serving_fit(
         used_bytes=weights + kv,
         capacity_bytes=capacity,
         status=fit_status(weights + kv, capacity),
-        min_accelerators=smallest_tensor_parallel(weights_total, kv_total, arch, capacity),
+        # "Fits" here means within the share a server reserves for weights + KV (vLLM's default
+        # 0.9), the same rule the serving numbers use to raise the tensor parallel they assume;
+        # "tight" does not count, or the two would name different degrees.
+        min_accelerators=smallest_tensor_parallel(
+            weights_total, kv_total, arch, USABLE_MEMORY_FRACTION * capacity
+        ),
     )
 
 

@@ -129,6 +129,22 @@ def test_serving_fit_reports_the_tensor_parallel_that_holds_the_weights(referenc
     assert two.serving_fit.status in ("fits", "tight")
 
 
+def test_serving_fit_and_serving_numbers_name_the_same_smallest_tensor_parallel(reference):
+    # DeepSeek-V3's 1.34 TB of bf16 weights: at TP 16 they fill 98% of an 80 GB H800 ("tight",
+    # no room for a server's KV reserve), so both the fit and the serving roofline need TP 32.
+    readout = evaluate(_scenario(reference, "deepseek-v3", **{
+        "cluster.accelerator": "nvidia-h800-sxm", "serving.tensor_parallel": 1,
+        "serving.batch_size": 1,
+    }))
+    needed = readout.to_flat_dict()["serving.tensor_parallel_needed"]
+    assert readout.serving_fit.min_accelerators == needed == 32
+    assert readout.serving.tensor_parallel == 32
+    at_needed = evaluate(_scenario(reference, "deepseek-v3", **{
+        "cluster.accelerator": "nvidia-h800-sxm", "serving.tensor_parallel": needed,
+    }))
+    assert at_needed.serving_fit.status == "fits"
+
+
 def test_unknown_accelerator_is_a_clear_error():
     with pytest.raises(EngineInputError, match="no-such-gpu"):
         evaluate(Scenario().with_value("cluster.accelerator", "no-such-gpu"))
