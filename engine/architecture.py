@@ -19,6 +19,27 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 # and keeps every downstream float (FLOPs, bytes, dollars) far from overflow.
 MAX_TOTAL_PARAMS = 10**15
 
+# Settings only some designs read: the low-rank projections of multi-head latent attention
+# (DeepSeek-V2, Sec. 2.1) and the routing and layout of mixture-of-experts layers.
+MLA_FIELDS: tuple[str, ...] = (
+    "q_lora_rank",
+    "kv_lora_rank",
+    "qk_nope_head_dim",
+    "qk_rope_head_dim",
+    "v_head_dim",
+)
+MOE_FIELDS: tuple[str, ...] = (
+    "experts_per_token",
+    "expert_intermediate_size",
+    "num_shared_experts",
+    "shared_expert_intermediate_size",
+    "shared_expert_gate",
+    "first_dense_layers",
+    "moe_layer_interval",
+    "moe_layer_phase",
+    "dense_layer_indices",
+)
+
 _SIZE = dict(ge=1, le=10_000_000)  # widths: hidden, FFN, head_dim, ranks
 _COUNT = dict(ge=1, le=100_000)  # layers, heads
 
@@ -149,6 +170,17 @@ class Architecture(BaseModel):
     @property
     def is_moe(self) -> bool:
         return self.num_experts > 0
+
+    @property
+    def ignored_fields(self) -> frozenset[str]:
+        """Settings no count reads for this design: MLA's without MLA attention, the MoE
+        layout's without experts."""
+        ignored: set[str] = set()
+        if self.attention != "mla":
+            ignored.update(MLA_FIELDS)
+        if not self.is_moe:
+            ignored.update(MOE_FIELDS)
+        return frozenset(ignored)
 
     @property
     def num_moe_layers(self) -> int:

@@ -492,3 +492,31 @@ def test_values_of_the_wrong_type_name_the_field(value):
 
 def test_unknown_fields_are_refused_by_name():
     assert "model.hiden_size: is not a known setting" in refusal(hiden_size=4096)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("q_lora_rank", 768),
+        ("kv_lora_rank", 256),
+        ("qk_rope_head_dim", 32),
+        ("v_head_dim", 64),
+        ("moe_layer_interval", 2),
+        ("expert_intermediate_size", 1024),
+        ("shared_expert_intermediate_size", 4096),
+        ("first_dense_layers", 3),
+    ],
+)
+def test_a_setting_the_design_ignores_changes_no_number(setting: str, value: int):
+    """`ignored_fields` is what the app marks "not used" and presets leave out: for a dense
+    model with standard attention, changing one changes no count, KV cache or FLOPs."""
+    from engine.evaluate import evaluate
+    from engine.scenario import Scenario
+
+    base = Scenario()
+    assert setting in base.model.ignored_fields
+    changed = base.with_value(f"model.{setting}", value)
+    assert evaluate(changed).to_flat_dict() == evaluate(base).to_flat_dict()
+    used = base.with_values({"model.attention": "mla", "model.num_experts": 8,
+                             "model.experts_per_token": 2, "model.expert_intermediate_size": 2048})
+    assert setting not in used.model.ignored_fields

@@ -51,7 +51,7 @@ from pydantic import ValidationError
 from engine.errors import EngineInputError, describe_validation_error
 from engine.scenario import SECTIONS, Scenario, all_keys
 from tui import paths
-from tui.numbers import parse_quantity, parse_whole_number
+from tui.numbers import format_field_value, parse_quantity, parse_whole_number
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -267,16 +267,9 @@ def parse_setting(dotted_key: str, text: str) -> Any:
 
 
 def format_setting(value: Any) -> str:
-    """A setting's value as `--set` and the editor write it; `parse_setting` reads it back."""
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple):
-        return ",".join(str(v) for v in value)
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
+    """A setting's value as `--set` writes it, exactly (the editor's human form rounds floats);
+    `parse_setting` reads it back."""
+    return repr(value) if isinstance(value, float) else format_field_value(value)
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -640,29 +633,10 @@ def slugify(name: str) -> str:
     return slug
 
 
-# Model fields that only matter for some designs: left out of a full [model] section when the
-# model does not use them and they hold their defaults (a DeepSeek rank in a Llama preset is noise).
-_MLA_FIELDS = {"q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"}
-_MOE_FIELDS = {
-    "experts_per_token",
-    "expert_intermediate_size",
-    "num_shared_experts",
-    "shared_expert_intermediate_size",
-    "shared_expert_gate",
-    "first_dense_layers",
-    "moe_layer_interval",
-    "moe_layer_phase",
-    "dense_layer_indices",
-}
-
-
-def _inert(scenario: Scenario, section: str, name: str) -> bool:
-    if section != "model":
-        return False
-    model = scenario.model
-    return (name in _MLA_FIELDS and model.attention != "mla") or (
-        name in _MOE_FIELDS and not model.is_moe
-    )
+def _ignored(scenario: Scenario, section: str, name: str) -> bool:
+    """A model setting the design does not read: left out of a full [model] section when it
+    holds its default (a DeepSeek rank in a Llama preset is noise)."""
+    return section == "model" and name in scenario.model.ignored_fields
 
 
 def _non_default(
@@ -678,7 +652,8 @@ def _non_default(
             value = getattr(getattr(scenario, section), name)
             is_default = value == getattr(getattr(defaults, section), name)
             if value is None or (
-                is_default and (section not in full_sections or _inert(scenario, section, name))
+                is_default
+                and (section not in full_sections or _ignored(scenario, section, name))
             ):
                 continue
             table[name] = list(value) if isinstance(value, tuple) else value

@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Label, Static
 
+from engine.architecture import MLA_FIELDS, MOE_FIELDS, Architecture
 from engine.scenario import SECTIONS, Scenario
 from tui.numbers import format_field_value
 from tui.presets import setting_kind
@@ -41,26 +42,9 @@ MODEL_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "attention_out_bias",
         ),
     ),
-    (
-        "Latent attention (MLA)",
-        ("q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"),
-    ),
+    ("Latent attention (MLA)", MLA_FIELDS),
     ("MLP", ("mlp", "intermediate_size", "mlp_bias")),
-    (
-        "Mixture of experts",
-        (
-            "num_experts",
-            "experts_per_token",
-            "expert_intermediate_size",
-            "num_shared_experts",
-            "shared_expert_intermediate_size",
-            "shared_expert_gate",
-            "first_dense_layers",
-            "moe_layer_interval",
-            "moe_layer_phase",
-            "dense_layer_indices",
-        ),
-    ),
+    ("Mixture of experts", ("num_experts", *MOE_FIELDS)),
     (
         "Vocabulary and context",
         (
@@ -86,13 +70,11 @@ CLUSTER_KEYS: tuple[str, ...] = tuple(
 )
 
 
-# Groups whose fields the engine ignores for some models: the group says so on its border rather
-# than hiding (a value typed there takes effect as soon as the group is in use).
-GROUP_NOT_IN_USE: dict[str, Callable[[Scenario], str | None]] = {
-    "Latent attention (MLA)": lambda s: None
-    if s.model.attention == "mla"
-    else "not used: attention is standard",
-    "Mixture of experts": lambda s: None if s.model.num_experts else "not used: num experts is 0",
+# Groups whose fields the engine ignores for some models say so on their border rather than
+# hiding (a value typed there takes effect as soon as the model uses the group).
+GROUP_NOT_IN_USE: dict[str, tuple[str, Callable[[Architecture], str]]] = {
+    "Latent attention (MLA)": (MLA_FIELDS[0], lambda m: f"not used: attention is {m.attention}"),
+    "Mixture of experts": (MOE_FIELDS[0], lambda m: "not used: num experts is 0"),
 }
 
 
@@ -238,7 +220,7 @@ class FieldEditor(VerticalScroll):
         # Built once: show_scenario runs on every edit and must not search the widget tree.
         self._rows = {row.key: row for row in self.query(FieldRow)}
         self._conditional_groups = [
-            (group, GROUP_NOT_IN_USE[group.border_title])
+            (group, *GROUP_NOT_IN_USE[group.border_title])
             for group in self.query(FieldGroup)
             if group.border_title in GROUP_NOT_IN_USE
         ]
@@ -246,8 +228,9 @@ class FieldEditor(VerticalScroll):
             self._mark_groups_in_use(self.scenario)
 
     def _mark_groups_in_use(self, scenario: Scenario) -> None:
-        for group, not_in_use in self._conditional_groups:
-            reason = not_in_use(scenario) or ""
+        ignored = scenario.model.ignored_fields
+        for group, probe_field, reason_for in self._conditional_groups:
+            reason = reason_for(scenario.model) if probe_field in ignored else ""
             if group.border_subtitle != reason:
                 group.border_subtitle = reason
 
