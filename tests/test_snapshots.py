@@ -1,0 +1,211 @@
+"""Pictures of the app at 80x24 and 160x48, compared with the accepted SVGs in __snapshots__/.
+
+Each test also checks the state behind its picture (scenario, readout, which panes are shown), so
+an accepted picture of a wrong screen cannot pass silently. The pictures are kept free of anything
+that varies between runs or machines: the theme is fixed, detection of this box is off, settings
+and presets live in a temporary folder, the text cursor does not blink and no toast (which times
+out) is on screen. Regenerate with `pytest tests/test_snapshots.py --snapshot-update` and look at
+the new pictures before committing them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, Static, Tabs
+
+from engine.scenario import Scenario
+from tui.app import LlmscopeApp
+from tui.presets import find_preset
+from tui.widgets.builder import FieldInput, field_id
+
+NARROW = (80, 24)
+WIDE = (160, 48)
+THEME = "llmscope-dark"
+
+
+@pytest.fixture(autouse=True)
+def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("LLMSCOPE_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("LLMSCOPE_DETECT", "0")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+    monkeypatch.delenv("HF_HOME", raising=False)
+    monkeypatch.delenv("LLMSCOPE_PRESET_PATH", raising=False)
+    # NO_COLOR would switch the default theme and make Textual drop colours.
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def make_app(scenario: Scenario | None = None, preset_name: str | None = None) -> LlmscopeApp:
+    preset = find_preset(preset_name) if preset_name else None
+    app = LlmscopeApp(scenario=scenario, preset=preset, detect_box=False)
+    app.theme = THEME
+    return app
+
+
+# --- helpers: what a person does, and settling the screen before the picture -------------------
+
+
+def field(app: LlmscopeApp, key: str) -> FieldInput:
+    return app.query_one(f"#{field_id(key)}", FieldInput)
+
+
+def row_of(app: LlmscopeApp, key: str):
+    """The field's row: its label, its text and the line that gives a rejected entry's reason."""
+    return field(app, key).parent.parent
+
+
+def error_text(app: LlmscopeApp, key: str) -> str:
+    return str(row_of(app, key).query_one(".field-error", Static).render())
+
+
+def shown_panes(app: LlmscopeApp) -> set[str]:
+    return {name for name in ("builder", "readouts", "curves") if app.query_one(f"#{name}").display}
+
+
+async def step(pilot, key_name: str) -> None:
+    await pilot.press(key_name)
+    await pilot.pause()
+
+
+async def type_into(pilot, app: LlmscopeApp, key: str, text: str) -> None:
+    """Bring the field's builder tab to the front, focus it and type over its text."""
+    tab = {"model": "tab-model", "cluster": "tab-hardware"}.get(key.partition(".")[0], "tab-run")
+    app.query_one("#builder").active = tab
+    await pilot.pause()
+    widget = field(app, key)
+    widget.focus()
+    await pilot.pause()
+    assert app.focused is widget
+    await pilot.press("ctrl+shift+a", "backspace", *text)
+    await pilot.pause()
+
+
+async def settle(pilot) -> None:
+    """Freeze what would change with time: the blinking cursor (shown, steady) and toasts."""
+    app = pilot.app
+    for widget in app.query(Input):
+        widget.cursor_blink = False
+    app.clear_notifications()
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+    assert app.theme == THEME
+    assert len(app.screen_stack) == 1  # the main screen: no dialog, help or planner over it
+
+
+# --- 80x24: one pane at a time ----------------------------------------------------------------
+
+
+def test_start_shows_the_builder_with_the_default_scenario(snap_compare):
+    app = make_app()
+
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        assert app.layout_mode == "narrow" and app.view == "builder"
+        assert shown_panes(app) == {"builder"}
+        assert app.query_one("#builder").active == "tab-model"
+        assert app.query_one("#view-tabs", Tabs).active == "tab-builder"
+        assert app.scenario == Scenario() and not app.unsaved and app.pinned is None
+        assert field(app, "model.num_layers").value == str(Scenario().model.num_layers)
+        assert app.sub_title == Scenario().model.name
+
+    assert snap_compare(app, terminal_size=NARROW, run_before=run_before)
+
+
+def test_readouts_of_the_llama_3_1_8b_preset(snap_compare):
+    app = make_app(preset_name="llama3.1-8b")
+
+    async def run_before(pilot) -> None:
+        await step(pilot, "f3")
+        await settle(pilot)
+        assert app.view == "readouts" and shown_panes(app) == {"readouts"}
+        assert app.query_one("#view-tabs", Tabs).active == "tab-readouts"
+        assert app.preset_name == "llama3.1-8b" and not app.unsaved
+        model = app.scenario.model
+        # Llama 3.1 8B: 32 layers, hidden 4096, 32 query and 8 KV heads (Meta's config.json).
+        assert (model.num_layers, model.hidden_size) == (32, 4096)
+        assert (model.num_attention_heads, model.num_kv_heads) == (32, 8)
+        # transformers counts 8,030,261,248 parameters for this config; dense, so all active.
+        assert app.readout.params.total == 8_030_261_248
+        assert app.readout.params.active == app.readout.params.total
+        assert "8.03B" in str(app.query_one("#parameters", Static).render())
+
+    assert snap_compare(app, terminal_size=NARROW, run_before=run_before)
+
+
+def test_an_invalid_kv_head_count_shows_its_reason_on_the_field(snap_compare):
+    app = make_app()
+
+    async def run_before(pilot) -> None:
+        before = app.scenario
+        await type_into(pilot, app, "model.num_kv_heads", "5")
+        await settle(pilot)
+        # 5 KV heads cannot be shared evenly by 32 query heads (GQA): refused, nothing changes.
+        assert app.scenario == before and not app.unsaved
+        assert row_of(app, "model.num_kv_heads").has_class("-invalid")
+        reason = error_text(app, "model.num_kv_heads")
+        assert "num_kv_heads" in reason and "32" in reason
+        assert field(app, "model.num_kv_heads").value == "5"
+        assert app.focused is field(app, "model.num_kv_heads")
+        assert shown_panes(app) == {"builder"}
+
+    assert snap_compare(app, terminal_size=NARROW, run_before=run_before)
+
+
+# --- 160x48: the builder beside one other pane ------------------------------------------------
+
+
+def test_medium_layout_shows_the_builder_beside_the_readouts(snap_compare):
+    app = make_app(preset_name="mistral-7b")
+
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        assert app.layout_mode == "medium" and app.view == "builder"
+        assert shown_panes(app) == {"builder", "readouts"}
+        assert app.query_one("#view-tabs").display
+        assert app.query_one("#builder").outer_size.width == 72  # tui.app.BUILDER_COLUMNS
+        # Mistral 7B: 4096-token sliding window (Jiang et al. 2023, Sec. 2).
+        assert app.scenario.model.sliding_window == 4096
+        assert app.preset_name == "mistral-7b" and not app.unsaved
+
+    assert snap_compare(app, terminal_size=WIDE, run_before=run_before)
+
+
+def test_curves_view_plots_the_scaling_law_beside_the_builder(snap_compare):
+    app = make_app(preset_name="llama3.1-8b")
+
+    async def run_before(pilot) -> None:
+        await step(pilot, "f4")
+        await settle(pilot)
+        assert app.view == "curves" and shown_panes(app) == {"builder", "curves"}
+        assert app.query_one("#view-tabs", Tabs).active == "tab-curves"
+        title = str(app.query_one("#curve-title", Static).render())
+        assert app.scenario.scaling.view in ("frontier", "loss_vs_params", "isoflop")
+        assert "·" in title and title.strip()
+
+    assert snap_compare(app, terminal_size=WIDE, run_before=run_before)
+
+
+def test_pinned_scenario_compared_with_an_edit(snap_compare):
+    app = make_app()
+
+    async def run_before(pilot) -> None:
+        await step(pilot, "f5")
+        await type_into(pilot, app, "model.num_layers", "48")
+        await settle(pilot)
+        assert app.pinned is not None
+        pinned_scenario, pinned_readout = app.pinned
+        assert pinned_scenario == Scenario() and pinned_scenario.model.num_layers == 32
+        assert app.scenario.model.num_layers == 48 and app.unsaved
+        # Half as many blocks again: half as many non-embedding parameters again.
+        grown = app.readout.params.total - app.readout.params.embedding
+        base = pinned_readout.params.total - pinned_readout.params.embedding
+        assert grown == pytest.approx(1.5 * base, rel=0.01)
+        header = str(app.query_one("#readouts-header", Static).render())
+        assert "A:" in header and "B:" in header
+        assert "[compare: A pinned]" in app.sub_title
+        assert shown_panes(app) == {"builder", "readouts"}
+
+    assert snap_compare(app, terminal_size=WIDE, run_before=run_before)
