@@ -123,6 +123,29 @@ async def test_typing_a_layer_count_changes_the_scenario_and_the_readouts():
         assert app.unsaved and "modified" in app.sub_title
 
 
+async def test_starting_evaluates_the_scenario_once_not_once_per_field(monkeypatch):
+    """Each field echoes its text as a change when mounted; those echoes are not edits."""
+    import tui.app
+
+    calls = []
+    monkeypatch.setattr(tui.app, "evaluate", lambda *a, **k: calls.append(1) or evaluate(*a, **k))
+    app = LlmscopeApp()
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        assert len(calls) <= 2
+        assert not app.unsaved
+
+
+async def test_retyping_the_value_a_field_showed_applies_each_keystroke():
+    app = LlmscopeApp()
+    async with app.run_test(size=NARROW) as pilot:
+        await type_into(pilot, app, "model.num_layers", "32")  # "", "3", then "32" again
+        assert app.scenario.model.num_layers == 32
+        await type_into(pilot, app, "model.num_layers", "64")
+        await type_into(pilot, app, "model.num_layers", "6")
+        assert app.scenario.model.num_layers == 6
+
+
 async def test_human_number_forms_are_read_as_people_write_them():
     app = LlmscopeApp()
     async with app.run_test(size=NARROW) as pilot:

@@ -158,6 +158,13 @@ class FieldRow(Vertical):
         self.input = FieldInput(key, value=text)
         self.error = Static("", classes="field-error", markup=False)
         self._reason: str | None = None
+        # The text last shown for the scenario's value: the input echoes it once as a change
+        # when mounted, and that echo is not an edit.
+        self.shown_text = text
+
+    @property
+    def invalid(self) -> bool:
+        return self._reason is not None
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="field-line"):
@@ -214,6 +221,9 @@ class FieldEditor(VerticalScroll):
     def on_input_changed(self, event: Input.Changed) -> None:
         if isinstance(event.input, FieldInput):
             event.stop()
+            row = event.input.parent.parent if event.input.parent else None
+            if isinstance(row, FieldRow) and event.value == row.shown_text and not row.invalid:
+                return  # the scenario's own value: nothing to re-evaluate
             self.post_message(FieldEdited(event.input.key, event.value))
 
     def on_mount(self) -> None:
@@ -239,11 +249,11 @@ class FieldEditor(VerticalScroll):
         "70" on its way to "70B" is not rewritten under the cursor. Only what changed is touched,
         so an edit repaints a few fields, not the whole editor."""
         for key, row in self._rows.items():
-            if key != keep_text_of:
-                text = format_field_value(scenario.value(key))
-                if row.input.value != text:
-                    with row.input.prevent(Input.Changed):
-                        row.input.value = text
+            text = format_field_value(scenario.value(key))
+            row.shown_text = text
+            if key != keep_text_of and row.input.value != text:
+                with row.input.prevent(Input.Changed):
+                    row.input.value = text
             row.show_error(None)
         self._mark_groups_in_use(scenario)
 
