@@ -9,6 +9,7 @@ stepping series, the memory-fit thresholds) and from published shapes, never fro
 from __future__ import annotations
 
 import random
+import re
 import tomllib
 from pathlib import Path
 
@@ -349,6 +350,23 @@ async def test_export_writes_markdown_and_json_into_the_working_directory(hermet
 
 
 # --- screens ----------------------------------------------------------------------------------
+
+
+def test_help_names_every_key_the_app_binds():
+    from tui.screens.help import READOUTS_HELP
+
+    keys_table = READOUTS_HELP.split("## Keys", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1] for line in keys_table.splitlines() if line.startswith("| ")]
+    tokens = set(re.findall(r"[A-Za-z0-9+?]+", " ".join(rows)))
+    for binding in LlmscopeApp.BINDINGS:
+        key = binding.key
+        if key == "question_mark":
+            shown = "?"
+        elif key.startswith("ctrl+"):
+            shown = "Ctrl+" + key.removeprefix("ctrl+").upper()
+        else:
+            shown = key.upper() if len(key) > 1 else key  # F5; letters as typed
+        assert shown in tokens, f"{key} ({binding.description}) is not in help's key table"
 
 
 async def test_help_opens_with_f1_and_question_mark_and_escape_closes_it():

@@ -86,9 +86,11 @@ class LlmscopeApp(App[int]):
     BINDINGS = [
         Binding("f1", "help", "Help", id="app.help", tooltip="Keys and readouts explained"),
         Binding("question_mark", "help", "Help", show=False, id="app.help_question"),
-        Binding("f2", "view('builder')", "Build", id="app.view_builder", tooltip="Model builder"),
-        Binding("f3", "view('readouts')", "Readouts", id="app.view_readouts"),
-        Binding("f4", "view('curves')", "Curves", id="app.view_curves"),
+        # F2-F4 are named on the view tabs they switch (and do nothing when all panes show), so
+        # the footer keeps its room at 80 columns for the keys named nowhere else.
+        Binding("f2", "view('builder')", "Build", show=False, id="app.view_builder"),
+        Binding("f3", "view('readouts')", "Readouts", show=False, id="app.view_readouts"),
+        Binding("f4", "view('curves')", "Curves", show=False, id="app.view_curves"),
         Binding("f5", "toggle_pin", "Pin A", id="app.pin", tooltip="Compare edits against this"),
         # Letter keys act outside text fields only (in a field they are typed).
         Binding("p", "toggle_pin", "Pin A", show=False, id="app.pin_p"),
@@ -184,7 +186,7 @@ class LlmscopeApp(App[int]):
             )
             yield from self._compose_main()
             yield SummaryLine(id="summary")
-        yield Footer()
+        yield Footer(compact=True)
 
     def _compose_main(self) -> ComposeResult:
         with Horizontal(id="main"):

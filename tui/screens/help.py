@@ -23,11 +23,11 @@ Every number comes from `engine.evaluate(scenario)`; each formula names its sour
 | + / - | next sensible value (GPU-friendly multiples, 1-2-5 steps); cycle a choice; toggle |
 | * / (slash), Shift+Up / Shift+Down | double / halve |
 | F2 F3 F4 | show the builder, readouts or curves (on a narrow terminal) |
-| l / v | next scaling law / curve view (curves pane) |
-| p | pin this scenario as A and compare what you change (B) against it; again to unpin |
-| e | export the readouts as Markdown (and JSON) into the current directory |
-| t | plan the parallel layout (tensor x pipeline x data x expert, ZeRO, micro-batch) |
-| Ctrl+O / Ctrl+S | open / save a preset; the palette has save as and revert |
+| F6 / F7, l / v | next scaling law / curve view (l and v in the curves pane) |
+| F5 or p | pin this scenario as A and compare what you change (B) against it; again to unpin |
+| F8 | plan the parallel layout (tensor x pipeline x data x expert, ZeRO, micro-batch); Enter applies one |
+| F9 or e | export the readouts as Markdown and JSON into the current directory |
+| Ctrl+O / Ctrl+S / Ctrl+R | open / save / revert a preset; the palette also has save as |
 | Ctrl+P | command palette: presets, accelerators, laws, themes, export, quit |
 | F1 or ? | this help |
 | Ctrl+Q | quit (asks when there are unsaved edits) |
@@ -47,8 +47,10 @@ norms, output head. *Active* counts the experts a token is routed to (k of E), n
   1/2/3 over the data-parallel degree (Rajbhandari et al. 2020) and by tensor x pipeline degrees.
 - **Activations**: Korthikanti et al. 2022, eqs. 1-5, for no, selective and full recomputation,
   with sequence parallelism and FlashAttention (Dao et al. 2022).
-- Bars: *fits* below 90% of the accelerator's memory, *tight* up to 100%, *does not fit* above;
-  the smallest count that fits is shown beside them.
+- Bars: *fits* below 90% of the accelerator's memory, *tight* up to 100%, *does not fit* above.
+  Beside them: the smallest cluster at which training is no longer over, and the smallest tensor
+  parallel at which serving fits within the 90% a server reserves for weights and KV (vLLM's
+  default); the serving figures assume that degree when the one set is too small.
 
 ## Training
 FLOPs per token = 2 x active matmul parameters + attention scores and values, causal

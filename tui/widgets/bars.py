@@ -7,6 +7,8 @@ carries the class -fits / -tight / -over. The bar is drawn to the widget's width
 
 from __future__ import annotations
 
+import textwrap
+
 from dataclasses import dataclass
 
 from textual.app import RenderResult
@@ -134,7 +136,9 @@ class MemoryBar(Widget):
                 line = f"{line}  {item}" if line else item
         if line:
             lines.append(Content(indent + line))
-        lines.append(Content(" " * self.LABEL_WIDTH + data.smallest_fit))
+        # Wrapped here, under the bar, rather than by the terminal at its left edge.
+        for part in textwrap.wrap(data.smallest_fit, max(20, width - self.LABEL_WIDTH)):
+            lines.append(Content(indent + part))
         if data.pinned_used_bytes is not None and data.pinned_status is not None:
             delta = data.used_bytes - data.pinned_used_bytes
             sign = "+" if delta >= 0 else "-"

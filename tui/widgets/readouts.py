@@ -279,7 +279,10 @@ def serving_bar(scenario: Scenario, readout: Readout, pinned: Readout | None) ->
 
 def _smallest_cluster_text(scenario: Scenario, fit: MemoryFit) -> str:
     if fit.min_accelerators is None:
-        return "no cluster within the search limit fits: shard more (ZeRO, tensor, pipeline)"
+        return (
+            "no cluster size alone fits: shard (ZeRO, tensor, pipeline) or recompute;"
+            " F8 plans a layout"
+        )
     return (
         f"{scenario.cluster.count} accelerators; smallest cluster that fits: {fit.min_accelerators}"
     )
