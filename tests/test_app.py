@@ -53,11 +53,12 @@ def field(app: LlmscopeApp, key: str) -> FieldInput:
 
 def row_of(app: LlmscopeApp, key: str):
     """The field's row: its label, its text and the line that gives a rejected entry's reason."""
-    return field(app, key).parent.parent
+    return field(app, key).parent
 
 
 def error_text(app: LlmscopeApp, key: str) -> str:
-    return str(row_of(app, key).query_one(".field-error", Static).render())
+    error = row_of(app, key).error
+    return "" if error is None or not error.display else str(error.render())
 
 
 async def show_tab_of(pilot, app: LlmscopeApp, key: str) -> None:

@@ -9,6 +9,7 @@ no animation; the one background task is the detection of this box's accelerator
 from __future__ import annotations
 
 import datetime as _dt
+from dataclasses import dataclass
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.lazy import Lazy
 from textual.widgets import Footer, Header, TabbedContent, TabPane, Tab, Tabs
 
 from engine.errors import EngineInputError
@@ -76,6 +78,15 @@ _UNSET_START: dict[str, float] = {
 }
 
 
+@dataclass(frozen=True)
+class _Panes:
+    editors: tuple[FieldEditor, ...]
+    hardware: HardwarePicker
+    readouts: ReadoutsPane
+    curves: CurvesPane
+    summary: SummaryLine
+
+
 class LlmscopeApp(App[int]):
     """What would this model cost, and does it fit?"""
 
@@ -114,6 +125,7 @@ class LlmscopeApp(App[int]):
         detect_box: bool | None = None,
     ) -> None:
         super().__init__()
+        self._panes: _Panes | None = None
         self.extra_preset_dirs = list(extra_preset_dirs)
         catalog_load = load_catalog(paths.user_accelerators_file())
         self.catalog: Catalog = catalog_load.catalog
@@ -195,10 +207,13 @@ class LlmscopeApp(App[int]):
                 run_groups = tuple(g for g in GROUPS if not g[1][0].startswith("model."))
                 with TabPane("Model", id="tab-model"):
                     yield FieldEditor(model_groups, self.scenario, id="model-editor")
+                # The tabs not shown at start are mounted just after the first frame: they
+                # hold half of the app's widgets, and start-up time grows with their number.
+                self._hardware_picker = HardwarePicker(self.catalog, self.scenario, id="hardware")
                 with TabPane("Hardware", id="tab-hardware"):
-                    yield HardwarePicker(self.catalog, self.scenario, id="hardware")
+                    yield Lazy(self._hardware_picker)
                 with TabPane("Train & serve", id="tab-run"):
-                    yield FieldEditor(run_groups, self.scenario, id="run-editor")
+                    yield Lazy(FieldEditor(run_groups, self.scenario, id="run-editor"))
             yield ReadoutsPane(id="readouts")
             yield CurvesPane(id="curves")
 
@@ -266,12 +281,22 @@ class LlmscopeApp(App[int]):
         return None
 
     def _show_all(self, typing_key: str | None = None) -> None:
-        for editor in self.query(FieldEditor):
+        # The panes are found once: searching ~440 widgets on every key press cost ~9 ms.
+        if self._panes is None:
+            self._panes = _Panes(
+                editors=tuple(self.query(FieldEditor)),
+                hardware=self._hardware_picker,
+                readouts=self.query_one(ReadoutsPane),
+                curves=self.query_one(CurvesPane),
+                summary=self.query_one(SummaryLine),
+            )
+        panes = self._panes
+        for editor in panes.editors:
             editor.show_scenario(self.scenario, keep_text_of=typing_key)
-        self.query_one(HardwarePicker).show_accelerator(self.readout.accelerator)
-        self.query_one(ReadoutsPane).show(self.scenario, self.readout, self.pinned)
-        self.query_one(CurvesPane).show(self.scenario, self.readout, self.pinned)
-        self.query_one(SummaryLine).show(self.readout)
+        panes.hardware.show_accelerator(self.readout.accelerator)
+        panes.readouts.show(self.scenario, self.readout, self.pinned)
+        panes.curves.show(self.scenario, self.readout, self.pinned)
+        panes.summary.show(self.readout)
         self._update_title()
 
     def _update_title(self) -> None:
@@ -298,8 +323,13 @@ class LlmscopeApp(App[int]):
             self.notify(display_safe(problem), severity="error")
         return problem
 
+    def on_field_editor_ready(self, message: FieldEditor.Ready) -> None:
+        self._panes = None  # found again at the next edit, with the new editor
+        message.editor.show_scenario(self.scenario)
+
     def _editor_of(self, key: str) -> FieldEditor | None:
-        for editor in self.query(FieldEditor):
+        editors = self._panes.editors if self._panes else tuple(self.query(FieldEditor))
+        for editor in editors:
             if editor.has_field(key):
                 return editor
         return None

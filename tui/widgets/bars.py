@@ -89,6 +89,8 @@ class MemoryBar(Widget):
         return self._data
 
     def show(self, data: BarData) -> None:
+        if data == self._data:
+            return  # most edits leave a bar as it was: no repaint, no layout
         self._data = data
         for status, css_class in STATUS_CLASSES.items():
             self.set_class(data.status == status, css_class)

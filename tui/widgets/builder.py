@@ -110,15 +110,23 @@ class FieldStepped(Message):
         self.double = double
 
 
+_STEP_GROUP = Binding.Group("step")
+
+
 class FieldInput(Input):
     """One setting's text. +/- step it (cycle a choice, toggle a switch), * and / double and
     halve numbers; up and down move to the previous and next field."""
 
     BINDINGS = [
-        Binding("plus", "step(True, False)", "Next", id="field.step_up", tooltip="Next value"),
-        Binding("minus", "step(False, False)", "Prev", id="field.step_down", tooltip="Previous"),
-        Binding("asterisk", "step(True, True)", "x2", id="field.double", tooltip="Double"),
-        Binding("slash", "step(False, True)", "/2", id="field.halve", tooltip="Halve"),
+        # One footer item for the four stepping keys: at 80 columns the footer has no room for four.
+        Binding("plus", "step(True, False)", "Next", id="field.step_up", tooltip="Next value",
+                group=_STEP_GROUP),
+        Binding("minus", "step(False, False)", "Prev", id="field.step_down", tooltip="Previous",
+                group=_STEP_GROUP),
+        Binding("asterisk", "step(True, True)", "x2", id="field.double", tooltip="Double",
+                group=_STEP_GROUP),
+        Binding("slash", "step(False, True)", "/2", id="field.halve", tooltip="Halve",
+                group=_STEP_GROUP),
         Binding("shift+up", "step(True, True)", "x2", show=False, id="field.double_shift"),
         Binding("shift+down", "step(False, True)", "/2", show=False, id="field.halve_shift"),
         Binding("down", "app.focus_next", "Next field", show=False, id="field.next"),
@@ -130,7 +138,9 @@ class FieldInput(Input):
     _STEP_CHARACTERS = {"+": (True, False), "-": (False, False), "*": (True, True), "/": (False, True)}
 
     def __init__(self, key: str, **kwargs: Any) -> None:
-        super().__init__(id=field_id(key), compact=True, select_on_focus=False, **kwargs)
+        # Compact through CSS (app.tcss), not Input's `compact` flag: setting that reactive on
+        # each of ~75 fields cost ~1 ms apiece at start-up.
+        super().__init__(id=field_id(key), select_on_focus=False, **kwargs)
         self.key = key
         self.kind, self.choices, self.nullable = setting_kind(key)
         self.tooltip = field_description(key)
@@ -149,14 +159,17 @@ class FieldInput(Input):
             self.post_message(FieldStepped(self.key, up, double))
 
 
-class FieldRow(Vertical):
-    """Label, text and (when the text is rejected) the reason."""
+class FieldRow(Horizontal):
+    """Label and text; when the text is rejected, the reason on a line under the row.
+
+    Two widgets a field: the editor holds ~75 of them and start-up time grows with the number of
+    widgets. The reason's line is mounted the first time it is needed."""
 
     def __init__(self, key: str, text: str = "") -> None:
         super().__init__(classes="field-row")
         self.key = key
         self.input = FieldInput(key, value=text)
-        self.error = Static("", classes="field-error", markup=False)
+        self.error: Static | None = None
         self._reason: str | None = None
         # The text last shown for the scenario's value: the input echoes it once as a change
         # when mounted, and that echo is not an edit.
@@ -167,10 +180,8 @@ class FieldRow(Vertical):
         return self._reason is not None
 
     def compose(self) -> ComposeResult:
-        with Horizontal(classes="field-line"):
-            yield Label(field_label(self.key), classes="field-label")
-            yield self.input
-        yield self.error
+        yield Label(field_label(self.key), classes="field-label")
+        yield self.input
 
     def show_error(self, message: str | None) -> None:
         """Mark the row with `message`, or clear it. Unchanged rows are left alone: every edit
@@ -179,7 +190,13 @@ class FieldRow(Vertical):
             return
         self._reason = message
         self.set_class(message is not None, "-invalid")
+        if self.error is None:
+            if message is None:
+                return
+            self.error = Static("", classes="field-error", markup=False)
+            self.parent.mount(self.error, after=self)
         self.error.update(message or "")
+        self.error.display = message is not None
 
 
 class FieldGroup(Vertical):
@@ -213,6 +230,7 @@ class FieldEditor(VerticalScroll):
         super().__init__(**kwargs)
         self.groups = groups
         self.scenario = scenario
+        self._rows: dict[str, FieldRow] = {}
 
     def compose(self) -> ComposeResult:
         for title, keys in self.groups:
@@ -221,10 +239,18 @@ class FieldEditor(VerticalScroll):
     def on_input_changed(self, event: Input.Changed) -> None:
         if isinstance(event.input, FieldInput):
             event.stop()
-            row = event.input.parent.parent if event.input.parent else None
+            row = event.input.parent
             if isinstance(row, FieldRow) and event.value == row.shown_text and not row.invalid:
                 return  # the scenario's own value: nothing to re-evaluate
             self.post_message(FieldEdited(event.input.key, event.value))
+
+    class Ready(Message):
+        """The editor is mounted: it can show a scenario and be found by the app (an editor in
+        a tab not yet opened is mounted after the first frame)."""
+
+        def __init__(self, editor: FieldEditor) -> None:
+            super().__init__()
+            self.editor = editor
 
     def on_mount(self) -> None:
         # Built once: show_scenario runs on every edit and must not search the widget tree.
@@ -236,6 +262,7 @@ class FieldEditor(VerticalScroll):
         ]
         if self.scenario is not None:
             self._mark_groups_in_use(self.scenario)
+        self.post_message(self.Ready(self))
 
     def _mark_groups_in_use(self, scenario: Scenario) -> None:
         ignored = scenario.model.ignored_fields
@@ -248,6 +275,7 @@ class FieldEditor(VerticalScroll):
         """Show every field's value; the field being typed in (`keep_text_of`) keeps its text, so
         "70" on its way to "70B" is not rewritten under the cursor. Only what changed is touched,
         so an edit repaints a few fields, not the whole editor."""
+        self.scenario = scenario  # shown when composed, if that is still to come
         for key, row in self._rows.items():
             text = format_field_value(scenario.value(key))
             row.shown_text = text
@@ -255,7 +283,8 @@ class FieldEditor(VerticalScroll):
                 with row.input.prevent(Input.Changed):
                     row.input.value = text
             row.show_error(None)
-        self._mark_groups_in_use(scenario)
+        if self._rows:
+            self._mark_groups_in_use(scenario)
 
     def show_error(self, key: str, message: str | None) -> None:
         row = self._rows.get(key)

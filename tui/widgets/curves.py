@@ -39,6 +39,7 @@ from engine.scaling import (
     get_law,
 )
 from engine.scenario import Scenario
+from tui.widgets.figures import FigureText
 from tui.numbers import format_count, format_flops
 
 if TYPE_CHECKING:
@@ -138,6 +139,17 @@ def _ratio_text(value: float) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
+def _curve_inputs(
+    scenario: Scenario, readout: Readout, pinned: tuple[Scenario, Readout] | None
+) -> tuple[object, ...]:
+    """Everything the plot and the figures beside it are drawn from."""
+
+    def point(s: Scenario, r: Readout) -> tuple[object, ...]:
+        return (r.params.total, r.params.non_embedding, s.training.tokens, r.scaling)
+
+    return (scenario.scaling, point(scenario, readout), pinned and point(*pinned))
+
+
 # The figures beside the plot take SIDE_COLUMNS (#curve-side's width with its padding); below
 # MIN_PLOT_COLUMNS left for the plot they go under it instead.
 SIDE_COLUMNS = 33
@@ -210,6 +222,7 @@ class CurvesPane(Widget):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._shown: tuple[Scenario, Readout, tuple[Scenario, Readout] | None] | None = None
+        self._drawn_from: tuple[object, ...] = ()
         self._curve: Curve | None = None
 
     @property
@@ -218,15 +231,15 @@ class CurvesPane(Widget):
         return self._curve
 
     def compose(self) -> ComposeResult:
-        yield Static(id="curve-title")
+        yield FigureText(id="curve-title")
         with Horizontal():
             plot = PlotextPlot(id="curve-plot")
             plot.theme = "clear"
             yield plot
             with VerticalScroll(id="curve-side"):
-                yield Static(id="curve-summary")
-                yield Static(id="curve-legend")
-                yield Static(id="curve-note")
+                yield FigureText(id="curve-summary")
+                yield FigureText(id="curve-legend")
+                yield FigureText(id="curve-note")
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width - SIDE_COLUMNS < MIN_PLOT_COLUMNS, "-stacked")
@@ -255,8 +268,11 @@ class CurvesPane(Widget):
         pinned: tuple[Scenario, Readout] | None = None,
     ) -> None:
         """Plot the scenario's law and view with its point (and the pinned A's point)."""
-        self._shown = (scenario, readout, pinned)
-        self._redraw()
+        drawn_from = _curve_inputs(scenario, readout, pinned)
+        unchanged = self._shown is not None and drawn_from == self._drawn_from
+        self._shown, self._drawn_from = (scenario, readout, pinned), drawn_from
+        if not unchanged:  # most edits (serving, hardware) move nothing on the plot
+            self._redraw()
 
     def _redraw(self) -> None:
         if self._shown is None:
@@ -283,7 +299,7 @@ class CurvesPane(Widget):
             # A model the law cannot place (e.g. no non-embedding parameters for Kaplan's N):
             # say why in the pane, keep the last plot rather than fail the edit.
             self._curve = None
-            self.query_one("#curve-title", Static).update(
+            self.query_one("#curve-title", FigureText).update(
                 Content.styled(f"No curve for this scenario: {exc}", "$error")
             )
             return
@@ -291,16 +307,16 @@ class CurvesPane(Widget):
 
         law = get_law(law_id)
         view_title = VIEW_TITLES[view] if law.has_loss else "N* vs compute (no loss fit)"
-        self.query_one("#curve-title", Static).update(Content(f"{law.title} · {view_title}"))
+        self.query_one("#curve-title", FigureText).update(Content(f"{law.title} · {view_title}"))
         self._draw_plot(shown, pinned_point)
-        self.query_one("#curve-summary", Static).update(self._summary(readout, pinned))
-        self.query_one("#curve-legend", Static).update(
+        self.query_one("#curve-summary", FigureText).update(self._summary(readout, pinned))
+        self.query_one("#curve-legend", FigureText).update(
             self._legend(shown, pinned_point is not None)
         )
         note = readout.scaling.note
         if law_id == "hoffmann2022":
             note = f"{note}\n{HOFFMANN_INCONSISTENCY_NOTE}"
-        self.query_one("#curve-note", Static).update(Content(note))
+        self.query_one("#curve-note", FigureText).update(Content(note))
 
     def _colours(
         self,

@@ -65,6 +65,7 @@ class HardwarePicker(Vertical):
         self.catalog = catalog
         self.scenario = scenario
         self._current: str | None = None
+        self._shown: Accelerator | None = None
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="type to filter: h100, amd, tpu …", id="hardware-filter", compact=True)
@@ -76,6 +77,7 @@ class HardwarePicker(Vertical):
 
     def on_mount(self) -> None:
         self._fill("")
+        self._show_current()
 
     def _fill(self, text: str) -> None:
         table = self.query_one(DataTable)
@@ -110,7 +112,17 @@ class HardwarePicker(Vertical):
             self.post_message(AcceleratorChosen(event.row_key.value))
 
     def show_accelerator(self, accelerator: Accelerator) -> None:
+        if accelerator == self._shown:
+            return  # every edit calls this; a Static in a hidden tab lays out the whole screen
+        self._shown = accelerator
         self._current = accelerator.id
+        if self.is_mounted:
+            self._show_current()
+
+    def _show_current(self) -> None:
+        accelerator = self._shown
+        if accelerator is None:
+            return
         note = (
             f"  ({UNCERTAIN_MARK} = not confirmed from a primary source)"
             if accelerator.uncertain

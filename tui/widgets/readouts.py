@@ -30,6 +30,7 @@ from tui.numbers import (
     format_usd,
     percent_change,
 )
+from tui.widgets.figures import FigureText
 from tui.widgets.bars import BarData, MemoryBar
 
 if TYPE_CHECKING:
@@ -350,14 +351,14 @@ class ReadoutsPane(Widget):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static(id="readouts-header")
-            yield Static(id="parameters", classes="readouts-section")
-            yield Static(id="memory-heading")
+            yield FigureText(id="readouts-header")
+            yield FigureText(id="parameters", classes="readouts-section")
+            yield FigureText(id="memory-heading")
             yield MemoryBar(id="training-memory")
             yield MemoryBar(id="serving-memory")
-            yield Static(id="training", classes="readouts-section")
-            yield Static(id="serving", classes="readouts-section")
-            yield Static(id="readouts-notes")
+            yield FigureText(id="training", classes="readouts-section")
+            yield FigureText(id="serving", classes="readouts-section")
+            yield FigureText(id="readouts-notes")
 
     def show(
         self,
@@ -373,7 +374,7 @@ class ReadoutsPane(Widget):
         header = f"{scenario.model.name} on {_accelerator_text(scenario, readout)}"
         if pinned is not None:
             header = f"B: {header}\nA: {pinned[0].model.name} on {_accelerator_text(*pinned)}"
-        self.query_one("#readouts-header", Static).update(Content(header))
+        self.query_one("#readouts-header", FigureText).update(Content(header))
 
         def section(widget_id: str, title: str, build: Callable[[Readout], list[Figure]]) -> None:
             lines = figure_lines(
@@ -381,14 +382,14 @@ class ReadoutsPane(Widget):
                 build(readout),
                 (pinned_readout, build(pinned_readout)) if pinned_readout is not None else None,
             )
-            self.query_one(f"#{widget_id}", Static).update(_section(title, lines, compare))
+            self.query_one(f"#{widget_id}", FigureText).update(_section(title, lines, compare))
 
         if pinned_readout is not None and pinned_readout.params != readout.params:
             section("parameters", "Parameters", parameter_figures)
         else:
             # Alone, or compared with the same model: the short form (A's counts are the same).
             same = " (A: the same)" if pinned_readout is not None else ""
-            self.query_one("#parameters", Static).update(compact_parameters(readout, same))
+            self.query_one("#parameters", FigureText).update(compact_parameters(readout, same))
 
         heading = Content.styled("Memory per accelerator", "bold $primary")
         capacity_mark = UNCERTAIN_MARK if set(_MEMORY) & set(readout.accelerator.uncertain) else ""
@@ -401,7 +402,7 @@ class ReadoutsPane(Widget):
                 ),
             ]
         )
-        self.query_one("#memory-heading", Static).update(heading)
+        self.query_one("#memory-heading", FigureText).update(heading)
         self.query_one("#training-memory", MemoryBar).show(
             training_bar(scenario, readout, pinned_readout)
         )
@@ -436,6 +437,6 @@ class ReadoutsPane(Widget):
             if price != "none"
             else "No price known: set cluster.price_usd_per_hour."
         )
-        self.query_one("#readouts-notes", Static).update(
+        self.query_one("#readouts-notes", FigureText).update(
             Content("\n").join([Content(note) for note in notes if note])
         )

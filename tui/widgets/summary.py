@@ -5,10 +5,10 @@ serving speed."""
 from __future__ import annotations
 
 from textual.content import Content
-from textual.widgets import Static
 
 from engine.evaluate import Readout
 from tui.numbers import format_count, format_seconds, format_usd
+from tui.widgets.figures import FigureText
 from tui.widgets.bars import STATUS_VARIABLES, STATUS_WORDS
 
 
@@ -33,7 +33,7 @@ def summary_content(readout: Readout) -> Content:
     return Content.assemble(*parts)
 
 
-class SummaryLine(Static):
+class SummaryLine(FigureText):
     DEFAULT_CSS = """
     SummaryLine {
         height: auto;
