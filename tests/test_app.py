@@ -122,7 +122,7 @@ async def test_typing_a_layer_count_changes_the_scenario_and_the_readouts():
         assert app.readout.params.total > before.total
         # The pane shows the new figures, not the old ones.
         assert str(app.query_one("#parameters", Static).render()) != shown_before
-        assert app.unsaved and "modified" in app.sub_title
+        assert app.unsaved and "modified" in str(app.query_one("#summary", Static).render())
 
 
 async def test_starting_evaluates_the_scenario_once_not_once_per_field(monkeypatch):
@@ -468,6 +468,7 @@ async def test_ctrl_s_on_a_bundled_preset_saves_under_a_new_name():
         saved = list((paths.config_dir() / "presets").glob("*.toml"))
         assert [p.name for p in saved] == ["my-llama.toml"]
         assert not app.unsaved and "my llama" in app.sub_title
+        assert "modified" not in str(app.query_one("#summary", Static).render())
         bundled_file = Path(__file__).parents[1] / "presets" / "llama3.1-8b.toml"
         assert "num_layers = 32" in bundled_file.read_text(encoding="utf-8")
         assert "num_layers = 40" in saved[0].read_text(encoding="utf-8")

@@ -296,14 +296,15 @@ class LlmscopeApp(App[int]):
         panes.hardware.show_accelerator(self.readout.accelerator)
         panes.readouts.show(self.scenario, self.readout, self.pinned)
         panes.curves.show(self.scenario, self.readout, self.pinned)
-        panes.summary.show(self.readout)
+        panes.summary.show(self.readout, modified=self.unsaved)
         self._update_title()
 
     def _update_title(self) -> None:
         name = self.preset_name or self.scenario.model.name
-        modified = " ● modified" if self.unsaved else ""
         pinned = "  [compare: A pinned]" if self.pinned else ""
-        self.sub_title = f"{name}{modified}{pinned}"
+        # "modified" is on the summary line: a change of the title repaints the whole screen
+        # (App.sub_title), which made the first edit after a save take twice as long.
+        self.sub_title = f"{name}{pinned}"
 
     @property
     def unsaved(self) -> bool:
@@ -507,7 +508,7 @@ class LlmscopeApp(App[int]):
         self.preset = load_preset(path, ORIGIN_USER)
         self.preset_name = name
         self.saved_scenario = self.scenario
-        self._update_title()
+        self._show_all()
         self.notify(display_safe(f"Saved {path}"))
 
     def action_revert(self) -> None:

@@ -42,5 +42,9 @@ class SummaryLine(FigureText):
     }
     """
 
-    def show(self, readout: Readout) -> None:
-        self.update(summary_content(readout))
+    def show(self, readout: Readout, modified: bool = False) -> None:
+        """The headline figures, after "● modified" when the scenario differs from its preset."""
+        content = summary_content(readout)
+        if modified:
+            content = Content.assemble(Content.styled("● modified", "bold $warning"), " · ", content)
+        self.update(content)
