@@ -91,16 +91,22 @@ class MemoryBar(Widget):
     def show(self, data: BarData) -> None:
         if data == self._data:
             return  # most edits leave a bar as it was: no repaint, no layout
+        width = self.content_region.width
+        shown_height = len(self._lines(width)) if self._data is not None and width else -1
         self._data = data
         for status, css_class in STATUS_CLASSES.items():
             self.set_class(data.status == status, css_class)
-        self.refresh(layout=True)
+        # A layout of the whole screen only when the bar grows or shrinks by a line.
+        self.refresh(layout=len(self._lines(width)) != shown_height)
 
     def render(self) -> RenderResult:
+        return Content("\n").join(self._lines(self.content_region.width))
+
+    def _lines(self, width: int) -> list[Content]:
         data = self._data
         if data is None:
-            return Content("")
-        width = self.content_region.width or 78
+            return []
+        width = width or 78
         colour = STATUS_VARIABLES[data.status]
         tilde = "~" if data.capacity_uncertain else ""
         figures = f" {format_bytes(data.used_bytes)} / {tilde}{format_bytes(data.capacity_bytes)} "
@@ -161,4 +167,4 @@ class MemoryBar(Widget):
                     ]
                 )
             )
-        return Content("\n").join(lines)
+        return lines
