@@ -272,6 +272,13 @@ def _serving_fit(
     )
 
 
+def scaling_params(params: ParameterCounts) -> tuple[int, int]:
+    """The (total, non-embedding) N a scaling law places a model at. The laws were fitted on
+    dense models with C = 6ND: a mixture of experts enters with the parameters each token uses
+    (active; for a dense model active == total)."""
+    return params.active, params.active - params.embedding
+
+
 def _price(scenario: Scenario, accelerator: Accelerator) -> tuple[float | None, str]:
     """The scenario's price if set, else the catalog's dated figure, else none."""
     if scenario.cluster.price_usd_per_hour is not None:
@@ -326,11 +333,7 @@ def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Readout:
         price_source=price_source,
     )
     serving = serving_economics(arch, params, serve, accelerator, price, price_source)
-    # The laws were fitted on dense models with C = 6ND: a mixture of experts enters with the
-    # parameters each token uses (active; for a dense model active == total).
-    scaling = assess(
-        scenario.scaling.law, params.active, params.active - params.embedding, train.tokens
-    )
+    scaling = assess(scenario.scaling.law, *scaling_params(params), train.tokens)
     return Readout(
         params=params,
         flops=flops,

@@ -238,3 +238,25 @@ async def test_a_scenario_the_law_cannot_place_is_explained_not_raised(llama_3_8
         title = str(app.query_one("#curve-title").render())
     assert "No curve for this scenario" in title and "params_non_embedding" in title
     assert pane.current_curve is None
+
+
+async def test_a_mixture_of_experts_is_plotted_where_its_figures_place_it():
+    """Mixtral 8x7B: 46.7B parameters, 12.9B active (Jiang et al. 2024). The laws place it by
+    its active parameters (C = 6 N D counts what each token uses); the plotted point must stand
+    at the compute shown beside it, not at 6 x total x D."""
+    path = Path(__file__).resolve().parents[2] / "shared" / "reference" / "models.json"
+    model = next(m for m in json.loads(path.read_text())["models"] if m["id"] == "mixtral-8x7b-v0.1")
+    scenario = Scenario(
+        model=architecture_from_hf_config(model["raw_config"]), training={"tokens": 2e12}
+    )
+    readout = evaluate(scenario)
+    assert readout.params.active < 0.3 * readout.params.total
+    app = Host()
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(CurvesPane)
+        pane.show(scenario, readout)
+        await pilot.pause()
+        x, _ = pane.current_curve.point
+        assert x == pytest.approx(readout.scaling.compute_flops, rel=1e-9)
+        assert x == pytest.approx(6 * readout.params.active * 2e12, rel=1e-9)
+        assert "N active" in side_text(app)

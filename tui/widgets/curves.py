@@ -28,6 +28,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from engine.evaluate import scaling_params
 from engine.errors import EngineInputError
 from engine.scaling import (
     HOFFMANN_INCONSISTENCY_NOTE,
@@ -279,21 +280,12 @@ class CurvesPane(Widget):
             return
         scenario, readout, pinned = self._shown
         law_id, view = scenario.scaling.law, scenario.scaling.view
-        params = readout.params
         try:
-            shown = curve(
-                law_id, view, params.total, params.non_embedding, scenario.training.tokens, POINTS
-            )
+            shown = curve(law_id, view, *scaling_params(readout.params), scenario.training.tokens, POINTS)
             pinned_point = None
             if pinned is not None:
-                pinned_params = pinned[1].params
                 pinned_point = curve(
-                    law_id,
-                    view,
-                    pinned_params.total,
-                    pinned_params.non_embedding,
-                    pinned[0].training.tokens,
-                    2,
+                    law_id, view, *scaling_params(pinned[1].params), pinned[0].training.tokens, 2
                 ).point
         except EngineInputError as exc:
             # A model the law cannot place (e.g. no non-embedding parameters for Kaplan's N):
@@ -408,7 +400,10 @@ class CurvesPane(Widget):
             other_text = None if a is None else (fmt(other) if other is not None else "—")
             rows.append((label, text, other_text))
 
-        n_word = "N total" if get_law(s.law_id).params_counted == "total" else "N non-emb"
+        moe = readout.params.active != readout.params.total
+        n_word = ("N active" if moe else "N total") if get_law(
+            s.law_id
+        ).params_counted == "total" else ("N act. non-emb" if moe else "N non-emb")
         row("loss", s.loss, a.loss if a else None, lambda v: f"{v:.3f}")
         row(n_word, s.params, a.params if a else None, format_count)
         row("D", s.tokens, a.tokens if a else None, format_count)
