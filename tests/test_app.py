@@ -20,73 +20,33 @@ from engine.architecture import Architecture
 from engine.evaluate import evaluate
 from engine.hardware import load_catalog
 from engine.scenario import SECTIONS, Scenario
+from pilot import (  # noqa: F401 (hermetic is a fixture)
+    error_text,
+    field,
+    focus_field,
+    hermetic,
+    row_of,
+    show_tab_of,
+    step,
+    type_into,
+)
 from tui import paths
 from tui.app import LlmscopeApp
 from tui.commands import LlmscopeCommands
 from tui.screens.help import HelpScreen
 from tui.screens.planner import PlannerScreen
 from tui.screens.presets import ConfirmScreen, OpenPresetScreen, SavePresetScreen
-from tui.widgets.builder import GROUPS, MODEL_GROUPS, FieldInput, field_id
+from tui.widgets.builder import GROUPS, MODEL_GROUPS, FieldInput
 from tui.widgets.hardware import HardwarePicker
 
 NARROW = (80, 24)
 WIDE = (160, 48)
 
 
-@pytest.fixture(autouse=True)
-def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("LLMSCOPE_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("LLMSCOPE_DETECT", "0")
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
-    monkeypatch.delenv("HF_HOME", raising=False)
-    monkeypatch.delenv("LLMSCOPE_PRESET_PATH", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("hermetic")
 
 
 # --- helpers: what a person does ------------------------------------------------------------
-
-
-def field(app: LlmscopeApp, key: str) -> FieldInput:
-    return app.query_one(f"#{field_id(key)}", FieldInput)
-
-
-def row_of(app: LlmscopeApp, key: str):
-    """The field's row: its label, its text and the line that gives a rejected entry's reason."""
-    return field(app, key).parent
-
-
-def error_text(app: LlmscopeApp, key: str) -> str:
-    error = row_of(app, key).error
-    return "" if error is None or not error.display else str(error.render())
-
-
-async def show_tab_of(pilot, app: LlmscopeApp, key: str) -> None:
-    """Bring the builder tab that holds `key` to the front, as clicking its tab would."""
-    tab = {"model": "tab-model", "cluster": "tab-hardware"}.get(key.partition(".")[0], "tab-run")
-    app.query_one("#builder").active = tab
-    await pilot.pause()
-
-
-async def focus_field(pilot, app: LlmscopeApp, key: str) -> FieldInput:
-    await show_tab_of(pilot, app, key)
-    widget = field(app, key)
-    widget.focus()
-    await pilot.pause()
-    assert app.focused is widget
-    return widget
-
-
-async def type_into(pilot, app: LlmscopeApp, key: str, text: str) -> None:
-    """Focus the field, select all of its text and type over it."""
-    await focus_field(pilot, app, key)
-    await pilot.press("ctrl+shift+a", "backspace", *text)
-    await pilot.pause()
-
-
-async def step(pilot, key_name: str) -> None:
-    await pilot.press(key_name)
-    await pilot.pause()
 
 
 def readouts_text(app: LlmscopeApp) -> str:

@@ -10,7 +10,6 @@ the new pictures before committing them.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from textual.widgets import Input, Static, Tabs
@@ -18,24 +17,14 @@ from textual.widgets import Input, Static, Tabs
 from engine.scenario import Scenario
 from tui.app import LlmscopeApp
 from tui.presets import find_preset
-from tui.widgets.builder import FieldInput, field_id
+from pilot import error_text, field, hermetic, row_of, step, type_into  # noqa: F401 (fixture)
 
 NARROW = (80, 24)
 WIDE = (160, 48)
 THEME = "llmscope-dark"
 
 
-@pytest.fixture(autouse=True)
-def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("LLMSCOPE_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("LLMSCOPE_DETECT", "0")
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
-    monkeypatch.delenv("HF_HOME", raising=False)
-    monkeypatch.delenv("LLMSCOPE_PRESET_PATH", raising=False)
-    # NO_COLOR would switch the default theme and make Textual drop colours.
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("hermetic")
 
 
 def make_app(scenario: Scenario | None = None, preset_name: str | None = None) -> LlmscopeApp:
@@ -48,40 +37,8 @@ def make_app(scenario: Scenario | None = None, preset_name: str | None = None) -
 # --- helpers: what a person does, and settling the screen before the picture -------------------
 
 
-def field(app: LlmscopeApp, key: str) -> FieldInput:
-    return app.query_one(f"#{field_id(key)}", FieldInput)
-
-
-def row_of(app: LlmscopeApp, key: str):
-    """The field's row: its label, its text and the line that gives a rejected entry's reason."""
-    return field(app, key).parent
-
-
-def error_text(app: LlmscopeApp, key: str) -> str:
-    error = row_of(app, key).error
-    return "" if error is None or not error.display else str(error.render())
-
-
 def shown_panes(app: LlmscopeApp) -> set[str]:
     return {name for name in ("builder", "readouts", "curves") if app.query_one(f"#{name}").display}
-
-
-async def step(pilot, key_name: str) -> None:
-    await pilot.press(key_name)
-    await pilot.pause()
-
-
-async def type_into(pilot, app: LlmscopeApp, key: str, text: str) -> None:
-    """Bring the field's builder tab to the front, focus it and type over its text."""
-    tab = {"model": "tab-model", "cluster": "tab-hardware"}.get(key.partition(".")[0], "tab-run")
-    app.query_one("#builder").active = tab
-    await pilot.pause()
-    widget = field(app, key)
-    widget.focus()
-    await pilot.pause()
-    assert app.focused is widget
-    await pilot.press("ctrl+shift+a", "backspace", *text)
-    await pilot.pause()
 
 
 async def settle(pilot) -> None:
