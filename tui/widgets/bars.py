@@ -8,7 +8,6 @@ carries the class -fits / -tight / -over. The bar is drawn to the widget's width
 from __future__ import annotations
 
 import textwrap
-
 from dataclasses import dataclass
 
 from textual.app import RenderResult
@@ -91,13 +90,13 @@ class MemoryBar(Widget):
     def show(self, data: BarData) -> None:
         if data == self._data:
             return  # most edits leave a bar as it was: no repaint, no layout
-        width = self.content_region.width
-        shown_height = len(self._lines(width)) if self._data is not None and width else -1
         self._data = data
         for status, css_class in STATUS_CLASSES.items():
             self.set_class(data.status == status, css_class)
-        # A layout of the whole screen only when the bar grows or shrinks by a line.
-        self.refresh(layout=len(self._lines(width)) != shown_height)
+        # A layout of the whole screen only when the bar's lines, at its width, no longer match
+        # the height it has on screen.
+        region = self.content_region
+        self.refresh(layout=len(self._lines(region.width)) != region.height)
 
     def render(self) -> RenderResult:
         return Content("\n").join(self._lines(self.content_region.width))

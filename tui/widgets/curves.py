@@ -25,11 +25,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from engine.evaluate import scaling_params
 from engine.errors import EngineInputError
+from engine.evaluate import scaling_params
 from engine.scaling import (
     HOFFMANN_INCONSISTENCY_NOTE,
     LAW_IDS,
@@ -40,8 +39,8 @@ from engine.scaling import (
     get_law,
 )
 from engine.scenario import Scenario
-from tui.widgets.figures import FigureText
 from tui.numbers import format_count, format_flops
+from tui.widgets.figures import FigureText
 
 if TYPE_CHECKING:
     from engine.evaluate import Readout
@@ -146,7 +145,8 @@ def _curve_inputs(
     """Everything the plot and the figures beside it are drawn from."""
 
     def point(s: Scenario, r: Readout) -> tuple[object, ...]:
-        return (r.params.total, r.params.non_embedding, s.training.tokens, r.scaling)
+        moe = r.params.active != r.params.total  # names N in the figures
+        return (*scaling_params(r.params), moe, s.training.tokens, r.scaling)
 
     return (scenario.scaling, point(scenario, readout), pinned and point(*pinned))
 
@@ -281,7 +281,9 @@ class CurvesPane(Widget):
         scenario, readout, pinned = self._shown
         law_id, view = scenario.scaling.law, scenario.scaling.view
         try:
-            shown = curve(law_id, view, *scaling_params(readout.params), scenario.training.tokens, POINTS)
+            shown = curve(
+                law_id, view, *scaling_params(readout.params), scenario.training.tokens, POINTS
+            )
             pinned_point = None
             if pinned is not None:
                 pinned_point = curve(
@@ -401,9 +403,10 @@ class CurvesPane(Widget):
             rows.append((label, text, other_text))
 
         moe = readout.params.active != readout.params.total
-        n_word = ("N active" if moe else "N total") if get_law(
-            s.law_id
-        ).params_counted == "total" else ("N act. non-emb" if moe else "N non-emb")
+        if get_law(s.law_id).params_counted == "total":
+            n_word = "N active" if moe else "N total"
+        else:
+            n_word = "N act. non-emb" if moe else "N non-emb"
         row("loss", s.loss, a.loss if a else None, lambda v: f"{v:.3f}")
         row(n_word, s.params, a.params if a else None, format_count)
         row("D", s.tokens, a.tokens if a else None, format_count)

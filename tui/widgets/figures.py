@@ -35,7 +35,8 @@ class FigureText(Static):
         self._identity = identity
         width, height = self.content_region.width, self.content_region.height
         if layout and width > 0:
-            # Wrapped at the widget's width, is the new text as tall as what is shown?
-            visual = visualize(self, content, markup=self._render_markup)
-            layout = visual.get_height(self.styles, width) != height
+            # Wrapped at the widget's width, is the new text as tall as what is shown? (The
+            # visual is handed on, so the text is not prepared twice.)
+            content = visualize(self, content, markup=self._render_markup)
+            layout = content.get_height(self.styles, width) != height
         super().update(content, layout=layout)

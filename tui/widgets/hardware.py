@@ -64,7 +64,6 @@ class HardwarePicker(Vertical):
         super().__init__(**kwargs)
         self.catalog = catalog
         self.scenario = scenario
-        self._current: str | None = None
         self._shown: Accelerator | None = None
 
     def compose(self) -> ComposeResult:
@@ -89,8 +88,8 @@ class HardwarePicker(Vertical):
 
     def _move_cursor_to_current(self) -> None:
         table = self.query_one(DataTable)
-        if self._current is not None and self._current in table.rows:
-            table.move_cursor(row=table.get_row_index(self._current), scroll=True)
+        if self._shown is not None and self._shown.id in table.rows:
+            table.move_cursor(row=table.get_row_index(self._shown.id), scroll=True)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "hardware-filter":
@@ -115,7 +114,6 @@ class HardwarePicker(Vertical):
         if accelerator == self._shown:
             return  # every edit calls this; a Static in a hidden tab lays out the whole screen
         self._shown = accelerator
-        self._current = accelerator.id
         if self.is_mounted:
             self._show_current()
 

@@ -19,7 +19,6 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import Static
 
 from engine.scenario import Scenario
 from tui.numbers import (
@@ -30,8 +29,8 @@ from tui.numbers import (
     format_usd,
     percent_change,
 )
-from tui.widgets.figures import FigureText
 from tui.widgets.bars import BarData, MemoryBar
+from tui.widgets.figures import FigureText
 
 if TYPE_CHECKING:
     from engine.evaluate import MemoryFit, Readout

@@ -8,8 +8,8 @@ from textual.content import Content
 
 from engine.evaluate import Readout
 from tui.numbers import format_count, format_seconds, format_usd
-from tui.widgets.figures import FigureText
 from tui.widgets.bars import STATUS_VARIABLES, STATUS_WORDS
+from tui.widgets.figures import FigureText
 
 
 def summary_content(readout: Readout) -> Content:
