@@ -15,7 +15,8 @@ hits both:
   Textual skips that step), and "last" means that afterwards no frame came, the process was idle
   and nothing was queued for a while (that wait is not timed). Not `pilot.press()` +
   `pilot.pause()`: those sleep at least 20 ms a call waiting for idle, which would time the
-  harness. Cursor blinking is off in both apps: a blink is a frame no key caused. The baseline is
+  harness. The bare app's cursor does not blink (a blink is a frame no key caused; the app's caret
+  never blinks). The baseline is
   a bare app (header, one input, one line of text, footer) where the same keys step the number
   or edit its text, and the line shows it, the way the app applies an edit. Both apps are open at
   once and take turns, one edit each. Latency includes Textual's frame pacing in both: a frame
@@ -62,7 +63,7 @@ from textual.message import Message  # noqa: E402
 from textual.widgets import Footer, Header, Input, Static  # noqa: E402
 
 from tui.app import WIDE_COLUMNS, LlmscopeApp  # noqa: E402
-from tui.widgets.builder import FieldInput, field_id  # noqa: E402
+from tui.widgets.builder import FieldEditor  # noqa: E402
 
 SIZES = {"wide": (200, 50), "80x24": (80, 24)}
 assert SIZES["wide"][0] >= WIDE_COLUMNS  # builder, readouts and curves all on screen
@@ -204,13 +205,17 @@ class Session:
         self.player = player
         self.samples: dict[str, list[float]] = {}
 
-    async def focus(self, pilot, widget: Input) -> None:
+    async def focus(self, pilot, widget: Input | FieldEditor, key: str | None = None) -> None:
         """Focus a field, its cursor at the end, as clicking it would (not timed)."""
         async with self.turns.turn(self.player):
-            widget.cursor_blink = False  # a blink is a frame no key caused
             widget.focus()
+            if isinstance(widget, FieldEditor):
+                widget.select(key or widget.selected_key)  # the caret after the text
+            else:
+                widget.cursor_blink = False  # a blink is a frame no key caused
             await pilot.pause()
-            widget.cursor_position = len(widget.value)
+            if isinstance(widget, Input):
+                widget.cursor_position = len(widget.value)
             assert self.app.focused is widget
             await settled(self.clock, self.clock.count - 1)
 
@@ -238,7 +243,7 @@ async def app_session(size: tuple[int, int], turns: Turns) -> dict[str, list[flo
         await pilot.pause()
         await settled(session.clock, 0)
         await turns.ready()
-        hidden = app.query_one(f"#{field_id('model.hidden_size')}", FieldInput)
+        editor = app.query_one("#model-editor", FieldEditor)
         params = app.query_one("#parameters", Static)
 
         async def edit(kind: str, key: tuple[str, str | None], check: Callable[[], bool]) -> None:
@@ -248,11 +253,14 @@ async def app_session(size: tuple[int, int], turns: Turns) -> dict[str, list[flo
             assert str(params.render()) != before, "the readouts did not change"
 
         def hidden_size_is(size: int) -> Callable[[], bool]:
-            return lambda: app.scenario.model.hidden_size == size and hidden.value == str(size)
+            return lambda: (
+                app.scenario.model.hidden_size == size
+                and editor.text_of("model.hidden_size") == str(size)
+            )
 
         # + and - on the hidden size, 4608 <-> 5120: both differ from the saved 4096, so the title
         # says "modified" throughout, as it does while someone works on a model.
-        await session.focus(pilot, hidden)
+        await session.focus(pilot, editor, "model.hidden_size")
         await edit(STEP, PLUS, hidden_size_is(4608))
         session.samples[STEP].clear()
         for i in range(STEP_EDITS):
@@ -265,7 +273,7 @@ async def app_session(size: tuple[int, int], turns: Turns) -> dict[str, list[flo
             await edit(TITLE, MINUS if down else PLUS, lambda: app.unsaved != down)
 
         # Backspace and "2" on the layer count: "32" -> "3" -> "32", each key an edit.
-        await session.focus(pilot, app.query_one(f"#{field_id('model.num_layers')}", FieldInput))
+        await session.focus(pilot, editor, "model.num_layers")
         for i in range(TYPED_EDITS):
             typed = 3 if i % 2 == 0 else 32
             key = ("backspace", None) if i % 2 == 0 else ("2", "2")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tui.app import LlmscopeApp
-from tui.widgets.builder import FieldInput, field_id
+from tui.widgets.builder import FieldEditor
 
 
 @pytest.fixture
@@ -25,18 +25,31 @@ def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def field(app: LlmscopeApp, key: str) -> FieldInput:
-    return app.query_one(f"#{field_id(key)}", FieldInput)
+def editor_of(app: LlmscopeApp, key: str) -> FieldEditor:
+    """The editor that holds the field `key` (its tab must have been shown once)."""
+    for editor in app.query(FieldEditor):
+        if editor.has_field(key):
+            return editor
+    raise LookupError(f"no editor holds {key}")
 
 
-def row_of(app: LlmscopeApp, key: str):
-    """The field's row: its label and its text (the reason of a rejected entry is under it)."""
-    return field(app, key).parent
+def field_text(app: LlmscopeApp, key: str) -> str:
+    """The field's text as shown: the scenario's value, or what was typed."""
+    return editor_of(app, key).text_of(key)
+
+
+def is_invalid(app: LlmscopeApp, key: str) -> bool:
+    return editor_of(app, key).reason_of(key) is not None
 
 
 def error_text(app: LlmscopeApp, key: str) -> str:
-    error = row_of(app, key).error
-    return "" if error is None or not error.display else str(error.render())
+    """The reason shown under a rejected entry, as on screen ("" when none)."""
+    return " ".join(editor_of(app, key).reason_lines(key))
+
+
+def is_focused(app: LlmscopeApp, key: str) -> bool:
+    editor = editor_of(app, key)
+    return app.focused is editor and editor.selected_key == key
 
 
 async def step(pilot, key_name: str) -> None:
@@ -51,17 +64,19 @@ async def show_tab_of(pilot, app: LlmscopeApp, key: str) -> None:
     await pilot.pause()
 
 
-async def focus_field(pilot, app: LlmscopeApp, key: str) -> FieldInput:
+async def focus_field(pilot, app: LlmscopeApp, key: str) -> FieldEditor:
+    """Show the field's tab, focus its editor and select the field, as clicking it would."""
     await show_tab_of(pilot, app, key)
-    widget = field(app, key)
-    widget.focus()
+    editor = editor_of(app, key)
+    editor.focus()
+    editor.select(key)
     await pilot.pause()
-    assert app.focused is widget
-    return widget
+    assert is_focused(app, key)
+    return editor
 
 
 async def type_into(pilot, app: LlmscopeApp, key: str, text: str) -> None:
-    """Focus the field, select all of its text and type over it."""
+    """Select the field, clear its text (the caret is at its end) and type."""
     await focus_field(pilot, app, key)
-    await pilot.press("ctrl+shift+a", "backspace", *text)
+    await pilot.press("ctrl+u", *text)
     await pilot.pause()

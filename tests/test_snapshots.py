@@ -17,7 +17,7 @@ from textual.widgets import Input, Static, Tabs
 from engine.scenario import Scenario
 from tui.app import LlmscopeApp
 from tui.presets import find_preset
-from pilot import error_text, field, hermetic, row_of, step, type_into  # noqa: F401 (fixture)
+from pilot import error_text, field_text, hermetic, is_focused, is_invalid, step, type_into  # noqa: F401 (fixture)
 
 NARROW = (80, 24)
 WIDE = (160, 48)
@@ -66,7 +66,7 @@ def test_start_shows_the_builder_with_the_default_scenario(snap_compare):
         assert app.query_one("#builder").active == "tab-model"
         assert app.query_one("#view-tabs", Tabs).active == "tab-builder"
         assert app.scenario == Scenario() and not app.unsaved and app.pinned is None
-        assert field(app, "model.num_layers").value == str(Scenario().model.num_layers)
+        assert field_text(app, "model.num_layers") == str(Scenario().model.num_layers)
         assert app.sub_title == Scenario().model.name
 
     assert snap_compare(app, terminal_size=NARROW, run_before=run_before)
@@ -102,11 +102,11 @@ def test_an_invalid_kv_head_count_shows_its_reason_on_the_field(snap_compare):
         await settle(pilot)
         # 5 KV heads cannot be shared evenly by 32 query heads (GQA): refused, nothing changes.
         assert app.scenario == before and not app.unsaved
-        assert row_of(app, "model.num_kv_heads").has_class("-invalid")
+        assert is_invalid(app, "model.num_kv_heads")
         reason = error_text(app, "model.num_kv_heads")
         assert "num_kv_heads" in reason and "32" in reason
-        assert field(app, "model.num_kv_heads").value == "5"
-        assert app.focused is field(app, "model.num_kv_heads")
+        assert field_text(app, "model.num_kv_heads") == "5"
+        assert is_focused(app, "model.num_kv_heads")
         assert shown_panes(app) == {"builder"}
 
     assert snap_compare(app, terminal_size=NARROW, run_before=run_before)

@@ -92,6 +92,7 @@ class LlmscopeApp(App[int]):
 
     TITLE = "llmscope"
     CSS_PATH = "app.tcss"
+    AUTO_FOCUS = "#model-editor"  # the first field selected: typing edits the model at once
     COMMANDS = App.COMMANDS | {LlmscopeCommands}
 
     BINDINGS = [

@@ -18,8 +18,11 @@ Every number comes from `engine.evaluate(scenario)`; each formula names its sour
 ## Keys
 | key | does |
 | --- | --- |
-| Tab / Shift+Tab, Up / Down | next / previous field |
-| type | edit the field: `4096`, `128k` (lengths: 131,072), `70B`, `15.6T`, `1e24`, `2^20` |
+| Up / Down (Enter), PgUp / PgDn | previous / next field; a page of fields |
+| Tab / Shift+Tab | next / previous pane or control (mouse: click a field) |
+| type | edit the field: `4096`, `128k` (lengths: 131,072), `70B`, `15.6T`, `1e24`, `2^20`; each key applies |
+| Left / Right, Home / End, Ctrl+U / Ctrl+K | move in the text; clear before / after the caret |
+| Esc | back to the value in use (drops a rejected entry) |
 | + / - | next sensible value (GPU-friendly multiples, 1-2-5 steps); cycle a choice; toggle |
 | * / (slash), Shift+Up / Shift+Down | double / halve |
 | F2 F3 F4 | show the builder, readouts or curves (on a narrow terminal) |

@@ -2,22 +2,30 @@
 
 A field never changes the scenario itself: typing posts `FieldEdited(key, text)` and the stepping
 keys post `FieldStepped(key, ...)`; the app applies the edit through the engine and sends the
-outcome back with `show_value` / `show_error`. Text that does not parse or that the engine
+outcome back with `show_scenario` / `show_error`. Text that does not parse or that the engine
 rejects stays in the field, marked, with the engine's reason under it; the scenario stays at its
 last valid state.
+
+One editor is one widget that draws a line per field (Textual's line API) and edits the selected
+field's text itself, rather than a label and an `Input` per field: Textual's start-up, styling and
+layout cost grows with the number of widgets, and ~75 fields as ~220 widgets made start-up
+~40x a bare app and a typed key take two frames (the input's echo, then the applied edit).
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
+from rich.segment import Segment
+from rich.style import Style
 from textual import events
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import Input, Label, Static
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from engine.architecture import MLA_FIELDS, MOE_FIELDS, Architecture
 from engine.scenario import SECTIONS, Scenario
@@ -60,26 +68,33 @@ MODEL_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    *((title, tuple(f"model.{name}" for name in names)) for title, names in MODEL_GROUPS),
-    ("Training", tuple(f"training.{name}" for name in SECTIONS["training"].model_fields)),
+    *(
+        (title, tuple(f"model.{name}" for name in names))
+        for title, names in MODEL_GROUPS
+    ),
+    (
+        "Training",
+        tuple(f"training.{name}" for name in SECTIONS["training"].model_fields),
+    ),
     ("Serving", tuple(f"serving.{name}" for name in SECTIONS["serving"].model_fields)),
 )
 
 CLUSTER_KEYS: tuple[str, ...] = tuple(
-    f"cluster.{name}" for name in SECTIONS["cluster"].model_fields if name != "accelerator"
+    f"cluster.{name}"
+    for name in SECTIONS["cluster"].model_fields
+    if name != "accelerator"
 )
 
 
-# Groups whose fields the engine ignores for some models say so on their border rather than
+# Groups whose fields the engine ignores for some models say so on their title line rather than
 # hiding (a value typed there takes effect as soon as the model uses the group).
 GROUP_NOT_IN_USE: dict[str, tuple[str, Callable[[Architecture], str]]] = {
-    "Latent attention (MLA)": (MLA_FIELDS[0], lambda m: f"not used: attention is {m.attention}"),
+    "Latent attention (MLA)": (
+        MLA_FIELDS[0],
+        lambda m: f"not used: attention is {m.attention}",
+    ),
     "Mixture of experts": (MOE_FIELDS[0], lambda m: "not used: num experts is 0"),
 }
-
-
-def field_id(dotted_key: str) -> str:
-    return "field-" + dotted_key.replace(".", "--")
 
 
 def field_label(dotted_key: str) -> str:
@@ -89,6 +104,9 @@ def field_label(dotted_key: str) -> str:
 def field_description(dotted_key: str) -> str:
     section, _, name = dotted_key.partition(".")
     return SECTIONS[section].model_fields[name].description or ""
+
+
+LABEL_CELLS = 33  # " " + the longest label (31) + " ": where every value starts
 
 
 class FieldEdited(Message):
@@ -112,137 +130,140 @@ class FieldStepped(Message):
 
 _STEP_GROUP = Binding.Group("step")
 
+# What a line of the editor is: a group's title, a field, or a line of a rejected entry's reason.
+_GROUP, _FIELD, _REASON = "group", "field", "reason"
 
-class FieldInput(Input):
-    """One setting's text. +/- step it (cycle a choice, toggle a switch), * and / double and
-    halve numbers; up and down move to the previous and next field."""
+
+class FieldEditor(ScrollView, can_focus=True):
+    """Groups of fields, one line each, with one way in and out: `show_scenario`, `show_error`
+    and the messages. Up and down select a field; typing edits the selected field's text (each
+    key an edit); +/- step it (cycle a choice, toggle a switch), * and / double and halve."""
 
     BINDINGS = [
         # One footer item for the four stepping keys: at 80 columns the footer has no room for four.
-        Binding("plus", "step(True, False)", "Next", id="field.step_up", tooltip="Next value",
-                group=_STEP_GROUP),
-        Binding("minus", "step(False, False)", "Prev", id="field.step_down", tooltip="Previous",
-                group=_STEP_GROUP),
-        Binding("asterisk", "step(True, True)", "x2", id="field.double", tooltip="Double",
-                group=_STEP_GROUP),
-        Binding("slash", "step(False, True)", "/2", id="field.halve", tooltip="Halve",
-                group=_STEP_GROUP),
-        Binding("shift+up", "step(True, True)", "x2", show=False, id="field.double_shift"),
-        Binding("shift+down", "step(False, True)", "/2", show=False, id="field.halve_shift"),
-        Binding("down", "app.focus_next", "Next field", show=False, id="field.next"),
-        Binding("up", "app.focus_previous", "Previous field", show=False, id="field.previous"),
+        Binding(
+            "plus",
+            "step(True, False)",
+            "Next",
+            id="field.step_up",
+            tooltip="Next value",
+            group=_STEP_GROUP,
+        ),
+        Binding(
+            "minus",
+            "step(False, False)",
+            "Prev",
+            id="field.step_down",
+            tooltip="Previous",
+            group=_STEP_GROUP,
+        ),
+        Binding(
+            "asterisk",
+            "step(True, True)",
+            "x2",
+            id="field.double",
+            tooltip="Double",
+            group=_STEP_GROUP,
+        ),
+        Binding(
+            "slash",
+            "step(False, True)",
+            "/2",
+            id="field.halve",
+            tooltip="Halve",
+            group=_STEP_GROUP,
+        ),
+        Binding(
+            "shift+up", "step(True, True)", "x2", show=False, id="field.double_shift"
+        ),
+        Binding(
+            "shift+down", "step(False, True)", "/2", show=False, id="field.halve_shift"
+        ),
+        Binding("down,enter", "select_next", "Next field", show=False, id="field.next"),
+        Binding(
+            "up", "select_previous", "Previous field", show=False, id="field.previous"
+        ),
+        Binding(
+            "pagedown",
+            "select_next(True)",
+            "Page down",
+            show=False,
+            id="field.page_down",
+        ),
+        Binding(
+            "pageup", "select_previous(True)", "Page up", show=False, id="field.page_up"
+        ),
+        Binding("left", "caret(-1)", "Caret left", show=False, id="field.caret_left"),
+        Binding("right", "caret(1)", "Caret right", show=False, id="field.caret_right"),
+        Binding(
+            "home,ctrl+a",
+            "caret_to(False)",
+            "Start of text",
+            show=False,
+            id="field.home",
+        ),
+        Binding(
+            "end,ctrl+e", "caret_to(True)", "End of text", show=False, id="field.end"
+        ),
+        Binding(
+            "backspace", "delete(-1)", "Delete left", show=False, id="field.delete_left"
+        ),
+        Binding(
+            "delete,ctrl+d",
+            "delete(1)",
+            "Delete right",
+            show=False,
+            id="field.delete_right",
+        ),
+        Binding(
+            "ctrl+u", "clear_left", "Clear to start", show=False, id="field.clear_left"
+        ),
+        Binding(
+            "ctrl+k", "clear_right", "Clear to end", show=False, id="field.clear_right"
+        ),
+        Binding("escape", "restore", "Restore value", show=False, id="field.restore"),
     ]
+
+    COMPONENT_CLASSES = {
+        "field-editor--group",
+        "field-editor--rule",
+        "field-editor--note",
+        "field-editor--label",
+        "field-editor--value",
+        "field-editor--invalid",
+        "field-editor--reason",
+        "field-editor--selected",
+        "field-editor--caret",
+    }
+
+    DEFAULT_CSS = """
+    FieldEditor {
+        height: 1fr;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
+        & > .field-editor--group { color: $primary; text-style: bold; }
+        & > .field-editor--rule { color: $panel-lighten-2; }
+        & > .field-editor--note { color: $text-muted; text-style: italic; }
+        & > .field-editor--label { color: $text-muted; }
+        & > .field-editor--value { color: $foreground; }
+        & > .field-editor--invalid { color: $error; text-style: bold; }
+        & > .field-editor--reason { color: $error; }
+        & > .field-editor--selected { background: $block-cursor-blurred-background; }
+        & > .field-editor--caret {
+            background: $input-cursor-background;
+            color: $input-cursor-foreground;
+        }
+    }
+    """
 
     # Keys that step instead of typing; the field's text never needs them (a negative or an
     # exponent's sign is never a valid setting here: "1e-5" is written 0.00001).
-    _STEP_CHARACTERS = {"+": (True, False), "-": (False, False), "*": (True, True), "/": (False, True)}
-
-    def __init__(self, key: str, **kwargs: Any) -> None:
-        # Compact through CSS (app.tcss), not Input's `compact` flag: setting that reactive on
-        # each of ~75 fields cost ~1 ms apiece at start-up.
-        super().__init__(id=field_id(key), select_on_focus=False, **kwargs)
-        self.key = key
-        self.kind, self.choices, self.nullable = setting_kind(key)
-        self.tooltip = field_description(key)
-
-    async def _on_key(self, event: events.Key) -> None:
-        if self.kind != "str" and event.character in self._STEP_CHARACTERS:
-            event.stop()
-            event.prevent_default()
-            up, double = self._STEP_CHARACTERS[event.character]
-            self.post_message(FieldStepped(self.key, up, double))
-            return
-        await super()._on_key(event)
-
-    def action_step(self, up: bool, double: bool) -> None:
-        if self.kind != "str":
-            self.post_message(FieldStepped(self.key, up, double))
-
-
-class FieldRow(Horizontal):
-    """Label and text; when the text is rejected, the reason on a line under the row.
-
-    Two widgets a field: the editor holds ~75 of them and start-up time grows with the number of
-    widgets. The reason's line is mounted the first time it is needed."""
-
-    def __init__(self, key: str, text: str = "") -> None:
-        super().__init__(classes="field-row")
-        self.key = key
-        self.input = FieldInput(key, value=text)
-        self.error: Static | None = None
-        self._reason: str | None = None
-        # The text last shown for the scenario's value: the input echoes it once as a change
-        # when mounted, and that echo is not an edit.
-        self.shown_text = text
-
-    @property
-    def invalid(self) -> bool:
-        return self._reason is not None
-
-    def compose(self) -> ComposeResult:
-        yield Label(field_label(self.key), classes="field-label")
-        yield self.input
-
-    def show_error(self, message: str | None) -> None:
-        """Mark the row with `message`, or clear it. Unchanged rows are left alone: every edit
-        re-shows every row, and touching a Static lays the screen out again."""
-        if message == self._reason:
-            return
-        self._reason = message
-        self.set_class(message is not None, "-invalid")
-        if self.error is None:
-            if message is None:
-                return
-            self.error = Static("", classes="field-error", markup=False)
-            self.parent.mount(self.error, after=self)
-        self.error.update(message or "")
-        self.error.display = message is not None
-
-
-class FieldGroup(Vertical):
-    """A titled group of fields."""
-
-    def __init__(
-        self, title: str, keys: tuple[str, ...], scenario: Scenario | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(classes="field-group", **kwargs)
-        self.border_title = title
-        self.keys = keys
-        self.scenario = scenario
-
-    def compose(self) -> ComposeResult:
-        for key in self.keys:
-            text = "" if self.scenario is None else format_field_value(self.scenario.value(key))
-            yield FieldRow(key, text)
-
-
-class FieldEditor(VerticalScroll):
-    """Groups of fields with one way in and out: `show_scenario`, `show_error`, the messages."""
-
-    def __init__(
-        self,
-        groups: tuple[tuple[str, tuple[str, ...]], ...],
-        scenario: Scenario | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """`scenario` fills the fields as they are built: cheaper than setting ~80 values after
-        mounting, each of which re-validates and repaints its field."""
-        super().__init__(**kwargs)
-        self.groups = groups
-        self.scenario = scenario
-        self._rows: dict[str, FieldRow] = {}
-
-    def compose(self) -> ComposeResult:
-        for title, keys in self.groups:
-            yield FieldGroup(title, keys, self.scenario)
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if isinstance(event.input, FieldInput):
-            event.stop()
-            row = event.input.parent
-            if isinstance(row, FieldRow) and event.value == row.shown_text and not row.invalid:
-                return  # the scenario's own value: nothing to re-evaluate
-            self.post_message(FieldEdited(event.input.key, event.value))
+    _STEP_CHARACTERS = {
+        "+": (True, False),
+        "-": (False, False),
+        "*": (True, True),
+        "/": (False, True),
+    }
 
     class Ready(Message):
         """The editor is mounted: it can show a scenario and be found by the app (an editor in
@@ -252,44 +273,295 @@ class FieldEditor(VerticalScroll):
             super().__init__()
             self.editor = editor
 
-    def on_mount(self) -> None:
-        # Built once: show_scenario runs on every edit and must not search the widget tree.
-        self._rows = {row.key: row for row in self.query(FieldRow)}
-        self._conditional_groups = [
-            (group, *GROUP_NOT_IN_USE[group.border_title])
-            for group in self.query(FieldGroup)
-            if group.border_title in GROUP_NOT_IN_USE
-        ]
-        if self.scenario is not None:
-            self._mark_groups_in_use(self.scenario)
-        self.post_message(self.Ready(self))
+    def __init__(
+        self,
+        groups: tuple[tuple[str, tuple[str, ...]], ...],
+        scenario: Scenario | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.groups = groups
+        self.keys: tuple[str, ...] = tuple(key for _, keys in groups for key in keys)
+        self._kinds = {key: setting_kind(key) for key in self.keys}
+        self._shown: dict[str, str] = dict.fromkeys(
+            self.keys, ""
+        )  # the scenario's values
+        self._texts: dict[str, str] = dict(self._shown)  # what each field shows now
+        self._reasons: dict[str, str] = {}  # rejected entries: why
+        self._notes: dict[str, str] = {}  # group title -> why the engine ignores it
+        self.selected_key = self.keys[0]
+        self._caret = 0
+        # (kind, key or group title, reason text) per line, rebuilt when the line count changes.
+        self._lines: list[tuple[str, str, str]] = []
+        self._line_of: dict[str, int] = {}
+        if scenario is not None:
+            self.show_scenario(scenario)
+        self._caret = len(self._texts[self.selected_key])
 
-    def _mark_groups_in_use(self, scenario: Scenario) -> None:
-        ignored = scenario.model.ignored_fields
-        for group, probe_field, reason_for in self._conditional_groups:
-            reason = reason_for(scenario.model) if probe_field in ignored else ""
-            if group.border_subtitle != reason:
-                group.border_subtitle = reason
+    # --- what the app calls ------------------------------------------------------------------
 
-    def show_scenario(self, scenario: Scenario, keep_text_of: str | None = None) -> None:
+    def show_scenario(
+        self, scenario: Scenario, keep_text_of: str | None = None
+    ) -> None:
         """Show every field's value; the field being typed in (`keep_text_of`) keeps its text, so
-        "70" on its way to "70B" is not rewritten under the cursor. Only what changed is touched,
-        so an edit repaints a few fields, not the whole editor."""
-        self.scenario = scenario  # shown when composed, if that is still to come
-        for key, row in self._rows.items():
+        "70" on its way to "70B" is not rewritten under the caret. Every rejected entry is
+        cleared: the fields show the scenario."""
+        for key in self.keys:
             text = format_field_value(scenario.value(key))
-            row.shown_text = text
-            if key != keep_text_of and row.input.value != text:
-                with row.input.prevent(Input.Changed):
-                    row.input.value = text
-            row.show_error(None)
-        if self._rows:
-            self._mark_groups_in_use(scenario)
+            self._shown[key] = text
+            if key != keep_text_of:
+                self._texts[key] = text
+        self._caret = min(self._caret, len(self._texts[self.selected_key]))
+        ignored = scenario.model.ignored_fields
+        self._notes = {
+            title: reason_for(scenario.model)
+            for title, (probe_field, reason_for) in GROUP_NOT_IN_USE.items()
+            if probe_field in ignored
+        }
+        self._reasons.clear()
+        self._lay_out()
 
     def show_error(self, key: str, message: str | None) -> None:
-        row = self._rows.get(key)
-        if row is not None:
-            row.show_error(message)
+        if key not in self._shown:
+            return
+        if message is None:
+            self._reasons.pop(key, None)
+        else:
+            self._reasons[key] = message
+        self._lay_out()  # also the answer to an edit, whose text is drawn only now
 
     def has_field(self, key: str) -> bool:
-        return key in self._rows
+        return key in self._shown
+
+    def text_of(self, key: str) -> str:
+        """The field's text as shown: the scenario's value, or what is being typed."""
+        return self._texts[key]
+
+    def reason_of(self, key: str) -> str | None:
+        """Why the field's text was rejected, or None."""
+        return self._reasons.get(key)
+
+    def reason_lines(self, key: str) -> list[str]:
+        """The lines under the field that give the reason of its rejected text, as drawn."""
+        return [text for kind, name, text in self._lines if kind == _REASON and name == key]
+
+    def note_of(self, group_title: str) -> str:
+        """Why the engine ignores a group's fields for this model, or ""."""
+        return self._notes.get(group_title, "")
+
+    def select(self, key: str) -> None:
+        """Select a field, the caret after its text; the field left shows the scenario's value
+        again unless its text was rejected (kept for correcting)."""
+        if key == self.selected_key:
+            return
+        left = self.selected_key
+        if left not in self._reasons:
+            self._texts[left] = self._shown[left]
+        self.selected_key = key
+        self._caret = len(self._texts[key])
+        self.tooltip = field_description(key)
+        self._scroll_to_selected()
+        self.refresh()
+
+    # --- lines ---------------------------------------------------------------------------------
+
+    def _lay_out(self) -> None:
+        """The lines: a title per group, a line per field, the reason of a rejected entry wrapped
+        under its field. Laid out again only when the number of lines changes."""
+        width = max(self.scrollable_content_region.width - LABEL_CELLS, 20)
+        lines: list[tuple[str, str, str]] = []
+        for title, keys in self.groups:
+            lines.append((_GROUP, title, ""))
+            for key in keys:
+                self._line_of[key] = len(lines)
+                lines.append((_FIELD, key, ""))
+                reason = self._reasons.get(key)
+                if reason:
+                    lines.extend(
+                        (_REASON, key, part) for part in textwrap.wrap(reason, width)
+                    )
+        changed = len(lines) != len(self._lines)
+        self._lines = lines
+        if changed:
+            self.virtual_size = Size(self.scrollable_content_region.width, len(lines))
+        self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._lay_out()
+
+    def render_line(self, y: int) -> Strip:
+        scroll_y = self.scroll_offset.y  # no horizontal scrolling: lines fit the width
+        width = self.scrollable_content_region.width
+        index = scroll_y + y
+        base = self.rich_style
+        if index >= len(self._lines):
+            return Strip.blank(width, base)
+        kind, name, text = self._lines[index]
+        style = self.get_component_rich_style
+        if kind == _GROUP:
+            # "─ Title ─────── note ─" across the width.
+            note = self._notes.get(name, "")
+            tail = f" {note} ─" if note else ""
+            fill = "─" * max(width - len(name) - len(tail) - 3, 1)
+            segments = [
+                Segment("─ ", style("field-editor--rule")),
+                Segment(name, style("field-editor--group")),
+                Segment(f" {fill}", style("field-editor--rule")),
+            ]
+            if note:
+                segments += [
+                    Segment(f" {note}", style("field-editor--note")),
+                    Segment(" ─", style("field-editor--rule")),
+                ]
+        elif kind == _REASON:
+            segments = [
+                Segment(" " * LABEL_CELLS, base),
+                Segment(text, style("field-editor--reason")),
+            ]
+        else:
+            segments = self._field_segments(name, width)
+        return Strip(segments).adjust_cell_length(width, base)
+
+    def _field_segments(self, key: str, width: int) -> list[Segment]:
+        style = self.get_component_rich_style
+        selected = key == self.selected_key and self.has_focus
+        row: Style = style("field-editor--selected") if selected else Style()
+        label = f" {field_label(key)}".ljust(LABEL_CELLS)
+        value_style = style(
+            "field-editor--invalid" if key in self._reasons else "field-editor--value"
+        )
+        text = self._texts[key]
+        segments = [Segment(label, style("field-editor--label") + row)]
+        if not selected:
+            return [*segments, Segment(text, value_style)]
+        caret = self._caret
+        shown = text + " "  # the caret can sit after the last character
+        return [
+            *segments,
+            Segment(shown[:caret], value_style + row),
+            Segment(shown[caret], value_style + style("field-editor--caret")),
+            Segment(
+                shown[caret + 1 :].ljust(width - LABEL_CELLS - caret - 1),
+                value_style + row,
+            ),
+        ]
+
+    def _scroll_to_selected(self) -> None:
+        line = self._line_of.get(self.selected_key, 0)
+        # The group's title too when the field is its first, and the reason under the field.
+        top = line - 1 if line > 0 and self._lines[line - 1][0] == _GROUP else line
+        bottom = line + sum(
+            1
+            for kind, key, _ in self._lines[line + 1 :]
+            if kind == _REASON and key == self.selected_key
+        )
+        height = self.scrollable_content_region.height
+        if top < self.scroll_offset.y:
+            self.scroll_to(y=top, animate=False)
+        elif bottom >= self.scroll_offset.y + height > 0:
+            self.scroll_to(y=bottom - height + 1, animate=False)
+
+    # --- keys and mouse --------------------------------------------------------------------------
+
+    async def _on_key(self, event: events.Key) -> None:
+        character = event.character
+        if not event.is_printable or character is None:
+            return
+        event.stop()
+        event.prevent_default()
+        kind = self._kinds[self.selected_key][0]
+        if kind != "str" and character in self._STEP_CHARACTERS:
+            self.post_message(
+                FieldStepped(self.selected_key, *self._STEP_CHARACTERS[character])
+            )
+        else:
+            self._insert(character)
+
+    def on_paste(self, event: events.Paste) -> None:
+        event.stop()
+        self._insert(" ".join(event.text.split()))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        index = offset.y + self.scroll_offset.y
+        if 0 <= index < len(self._lines) and self._lines[index][0] != _GROUP:
+            self.select(self._lines[index][1])
+
+    def on_focus(self) -> None:
+        self.tooltip = field_description(self.selected_key)
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def action_step(self, up: bool, double: bool) -> None:
+        if self._kinds[self.selected_key][0] != "str":
+            self.post_message(FieldStepped(self.selected_key, up, double))
+
+    def action_select_next(self, page: bool = False) -> None:
+        self._move_selection(
+            max(self.scrollable_content_region.height - 2, 1) if page else 1
+        )
+
+    def action_select_previous(self, page: bool = False) -> None:
+        self._move_selection(
+            -max(self.scrollable_content_region.height - 2, 1) if page else -1
+        )
+
+    def _move_selection(self, fields: int) -> None:
+        index = self.keys.index(self.selected_key) + fields
+        self.select(self.keys[min(max(index, 0), len(self.keys) - 1)])
+
+    def action_caret(self, cells: int) -> None:
+        self._caret = min(
+            max(self._caret + cells, 0), len(self._texts[self.selected_key])
+        )
+        self.refresh()
+
+    def action_caret_to(self, end: bool) -> None:
+        self._caret = len(self._texts[self.selected_key]) if end else 0
+        self.refresh()
+
+    def action_delete(self, direction: int) -> None:
+        text, caret = self._texts[self.selected_key], self._caret
+        if direction < 0 and caret > 0:
+            self._edit(text[: caret - 1] + text[caret:], caret - 1)
+        elif direction > 0 and caret < len(text):
+            self._edit(text[:caret] + text[caret + 1 :], caret)
+
+    def action_clear_left(self) -> None:
+        self._edit(self._texts[self.selected_key][self._caret :], 0)
+
+    def action_clear_right(self) -> None:
+        text = self._texts[self.selected_key]
+        self._edit(text[: self._caret], self._caret)
+
+    def action_restore(self) -> None:
+        """Back to the scenario's value: a rejected entry is dropped."""
+        key = self.selected_key
+        self._texts[key] = self._shown[key]
+        self._caret = len(self._shown[key])
+        self.show_error(key, None)
+        self.refresh()
+
+    def _insert(self, characters: str) -> None:
+        text, caret = self._texts[self.selected_key], self._caret
+        self._edit(text[:caret] + characters + text[caret:], caret + len(characters))
+
+    def _edit(self, text: str, caret: int) -> None:
+        key = self.selected_key
+        self._caret = caret
+        if text == self._texts[key]:
+            self.refresh()
+            return
+        self._texts[key] = text
+        # Not redrawn here: the app answers every edit with show_scenario or show_error, which
+        # redraw; drawing the echo first made a typed key two frames, the second one paced
+        # 1/60 s after the first.
+        self.post_message(FieldEdited(key, text))
+
+    def on_mount(self) -> None:
+        self._lay_out()
+        self.post_message(self.Ready(self))
