@@ -36,7 +36,7 @@ from tui.commands import LlmscopeCommands
 from tui.screens.help import HelpScreen
 from tui.screens.planner import PlannerScreen
 from tui.screens.presets import ConfirmScreen, OpenPresetScreen, SavePresetScreen
-from tui.widgets.builder import GROUPS, MODEL_GROUPS, FieldEditor
+from tui.widgets.builder import GROUPS, MODEL_GROUPS, FieldEditor, field_label
 from tui.widgets.hardware import HardwarePicker
 
 NARROW = (80, 24)
@@ -220,6 +220,76 @@ async def test_an_invalid_entry_is_marked_with_its_reason_and_changes_nothing():
         assert app.scenario.model.num_layers == 40
         assert not is_invalid(app, "model.num_layers")
         assert app.scenario.model.num_kv_heads == 32
+
+
+async def test_the_builder_is_focused_at_start_and_arrows_walk_the_fields_in_order():
+    app = LlmscopeApp()
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        editor = app.query_one("#model-editor", FieldEditor)
+        assert app.focused is editor and editor.selected_key == "model.name"
+        keys = [key for _, keys in MODEL_GROUPS for key in keys]
+        for expected in keys[1:]:
+            await pilot.press("down")
+            assert editor.selected_key == f"model.{expected}"
+            # The selected field stays on screen as the editor scrolls (24 rows show ~16 fields).
+            assert field_label(editor.selected_key) in screen_text(app)
+        await pilot.press("down")  # the last field stays selected
+        assert editor.selected_key == f"model.{keys[-1]}"
+        await pilot.press("pageup", "pageup", "pageup", "pageup", "pageup")
+        assert editor.selected_key == "model.name"
+        assert "─ Shape " in screen_text(app)  # the first group's title is back in view
+        await pilot.press("enter")  # Enter also moves on, as in a form
+        assert editor.selected_key == "model.family"
+
+
+async def test_the_caret_edits_anywhere_in_the_text_and_escape_restores_the_value():
+    app = LlmscopeApp()
+    async with app.run_test(size=NARROW) as pilot:
+        await focus_field(pilot, app, "model.num_layers")  # "32", the caret at the end
+        await pilot.press("home", "delete")  # "2"
+        assert app.scenario.model.num_layers == 2
+        await pilot.press("4")  # "42": typed at the caret, not at the end
+        assert app.scenario.model.num_layers == 42
+        await pilot.press("end", "left", "backspace")  # "2", the caret before it
+        await pilot.press("1")  # "12"
+        assert field_text(app, "model.num_layers") == "12"
+        assert app.scenario.model.num_layers == 12
+        await pilot.press("ctrl+k")  # clears after the caret: "1"
+        assert app.scenario.model.num_layers == 1
+        await pilot.press("ctrl+a", "ctrl+k", *"48")
+        assert app.scenario.model.num_layers == 48
+
+        # A rejected entry stays while other fields are visited, and Esc drops it.
+        await type_into(pilot, app, "model.num_kv_heads", "7")
+        assert is_invalid(app, "model.num_kv_heads")
+        await pilot.press("down", "up")
+        assert field_text(app, "model.num_kv_heads") == "7" and is_invalid(app, "model.num_kv_heads")
+        await pilot.press("escape")
+        assert not is_invalid(app, "model.num_kv_heads")
+        assert field_text(app, "model.num_kv_heads") == str(app.scenario.model.num_kv_heads)
+        assert error_text(app, "model.num_kv_heads") == ""
+
+
+async def test_pasting_and_clicking_edit_the_field_under_them():
+    from textual import events
+
+    app = LlmscopeApp()
+    async with app.run_test(size=WIDE) as pilot:
+        editor = await focus_field(pilot, app, "model.num_layers")
+        await pilot.press("ctrl+u")
+        editor.post_message(events.Paste("80\n"))  # a pasted line, its newline dropped
+        await pilot.pause()
+        assert app.scenario.model.num_layers == 80
+        # Clicking a field's line selects it; the caret goes after its text.
+        row = screen_text(app).splitlines().index(
+            next(line for line in screen_text(app).splitlines() if " vocab size " in line)
+        )
+        await pilot.click(editor, offset=(40, row - editor.region.y))
+        assert editor.selected_key == "model.vocab_size"
+        await pilot.press("backspace")
+        vocab = str(Scenario().model.vocab_size)
+        assert app.scenario.model.vocab_size == int(vocab[:-1])
 
 
 # --- hardware ---------------------------------------------------------------------------------
