@@ -239,11 +239,8 @@ class Architecture(BaseModel):
                     f"first_dense_layers ({self.first_dense_layers}) must be at most num_layers "
                     f"({self.num_layers})"
                 )
-        elif self.experts_per_token:
-            problems.append(
-                f"experts_per_token ({self.experts_per_token}) needs num_experts > 0; "
-                "set num_experts or put experts_per_token to 0 for a dense model"
-            )
+        # Without experts the MoE settings are ignored (ignored_fields), not errors: an editor
+        # sets them one at a time, and each must be accepted before num_experts makes it an MoE.
         if self.num_shared_experts and self.shared_expert_intermediate_size < 1:
             problems.append("shared_expert_intermediate_size must be at least 1 with shared experts")
         if self.sliding_window_pattern != "none" and self.sliding_window is None:

@@ -415,10 +415,6 @@ def test_experts_per_token_above_experts(per_token):
     assert f"experts_per_token ({per_token}) must be between 1 and num_experts (8)" in message
 
 
-def test_experts_per_token_without_experts():
-    assert "experts_per_token (2) needs num_experts > 0" in refusal(experts_per_token=2)
-
-
 def test_moe_needs_an_expert_width_and_some_routing():
     assert "expert_intermediate_size must be at least 1" in refusal(
         num_experts=8, experts_per_token=2
@@ -505,6 +501,7 @@ def test_unknown_fields_are_refused_by_name():
         ("expert_intermediate_size", 1024),
         ("shared_expert_intermediate_size", 4096),
         ("first_dense_layers", 3),
+        ("experts_per_token", 2),
     ],
 )
 def test_a_setting_the_design_ignores_changes_no_number(setting: str, value: int):
@@ -520,3 +517,16 @@ def test_a_setting_the_design_ignores_changes_no_number(setting: str, value: int
     used = base.with_values({"model.attention": "mla", "model.num_experts": 8,
                              "model.experts_per_token": 2, "model.expert_intermediate_size": 2048})
     assert setting not in used.model.ignored_fields
+
+
+def test_a_dense_model_becomes_a_mixture_of_experts_one_setting_at_a_time():
+    """An editor changes one setting per step, and each step must be a valid model: the MoE
+    settings are accepted while there are no experts, and the expert count then applies them."""
+    from engine.scenario import Scenario
+
+    scenario = Scenario()
+    for key, value in (("experts_per_token", 2), ("expert_intermediate_size", 14336),
+                       ("num_experts", 8)):
+        scenario = scenario.with_value(f"model.{key}", value)
+    model = scenario.model
+    assert model.is_moe and (model.num_experts, model.experts_per_token) == (8, 2)
