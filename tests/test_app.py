@@ -33,6 +33,7 @@ from pilot import (  # noqa: F401 (hermetic is a fixture)
 from tui import paths
 from tui.app import LlmscopeApp
 from tui.commands import LlmscopeCommands
+from tui.numbers import format_count
 from tui.screens.help import HelpScreen
 from tui.screens.planner import PlannerScreen
 from tui.screens.presets import ConfirmScreen, OpenPresetScreen, SavePresetScreen
@@ -568,8 +569,19 @@ async def test_narrow_terminals_show_one_pane_at_a_time_and_wide_ones_all():
     app = LlmscopeApp()
     async with app.run_test(size=NARROW) as pilot:
         assert app.query_one("#builder").display and not app.query_one("#readouts").display
+        # Edits made while the readouts are hidden show in full once they are shown: the
+        # hidden panes skip their layout, and showing them lays them out.
+        # Dense to a mixture of experts one field at a time, as a person would.
+        await type_into(pilot, app, "model.experts_per_token", "2")
+        await type_into(pilot, app, "model.expert_intermediate_size", "14336")
+        await type_into(pilot, app, "model.num_experts", "8")
+        assert app.scenario.model.num_experts == 8
         await step(pilot, "f3")
         assert app.query_one("#readouts").display and not app.query_one("#builder").display
+        shown = screen_text(app)
+        assert "active per token" in shown and "experts" in shown
+        total = readouts_text(app).split("Parameters", 1)[1].split("total", 1)[0].strip()
+        assert total == format_count(app.readout.params.total) and total in shown
         await pilot.resize_terminal(200, 50)  # past tui.app.WIDE_COLUMNS
         await pilot.pause()
         assert all(app.query_one(f"#{pane}").display for pane in ("builder", "readouts", "curves"))

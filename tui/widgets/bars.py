@@ -94,9 +94,10 @@ class MemoryBar(Widget):
         for status, css_class in STATUS_CLASSES.items():
             self.set_class(data.status == status, css_class)
         # A layout of the whole screen only when the bar's lines, at its width, no longer match
-        # the height it has on screen.
+        # the height it has on screen. A bar not on screen (a hidden pane: no width) is laid out
+        # when it is shown.
         region = self.content_region
-        self.refresh(layout=len(self._lines(region.width)) != region.height)
+        self.refresh(layout=region.width > 0 and len(self._lines(region.width)) != region.height)
 
     def render(self) -> RenderResult:
         return Content("\n").join(self._lines(self.content_region.width))

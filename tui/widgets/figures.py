@@ -39,4 +39,6 @@ class FigureText(Static):
             # visual is handed on, so the text is not prepared twice.)
             content = visualize(self, content, markup=self._render_markup)
             layout = content.get_height(self.styles, width) != height
+        elif width == 0:
+            layout = False  # not on screen (a hidden pane): showing it lays it out
         super().update(content, layout=layout)
