@@ -242,13 +242,16 @@ class FieldEditor(ScrollView, can_focus=True):
         overflow-x: hidden;
         scrollbar-size-vertical: 1;
         & > .field-editor--group { color: $primary; text-style: bold; }
-        & > .field-editor--rule { color: $panel-lighten-2; }
+        & > .field-editor--rule { color: $text-muted; }
         & > .field-editor--note { color: $text-muted; text-style: italic; }
         & > .field-editor--label { color: $text-muted; }
         & > .field-editor--value { color: $foreground; }
         & > .field-editor--invalid { color: $error; text-style: bold; }
         & > .field-editor--reason { color: $error; }
-        & > .field-editor--selected { background: $block-cursor-blurred-background; }
+        & > .field-editor--selected {
+            background: $block-cursor-blurred-background;
+            text-style: bold;  /* the selected row shows where the background cannot (ANSI) */
+        }
         & > .field-editor--caret {
             background: $input-cursor-background;
             color: $input-cursor-foreground;
