@@ -68,10 +68,7 @@ MODEL_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    *(
-        (title, tuple(f"model.{name}" for name in names))
-        for title, names in MODEL_GROUPS
-    ),
+    *((title, tuple(f"model.{name}" for name in names)) for title, names in MODEL_GROUPS),
     (
         "Training",
         tuple(f"training.{name}" for name in SECTIONS["training"].model_fields),
@@ -80,9 +77,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 CLUSTER_KEYS: tuple[str, ...] = tuple(
-    f"cluster.{name}"
-    for name in SECTIONS["cluster"].model_fields
-    if name != "accelerator"
+    f"cluster.{name}" for name in SECTIONS["cluster"].model_fields if name != "accelerator"
 )
 
 
@@ -173,16 +168,10 @@ class FieldEditor(ScrollView, can_focus=True):
             tooltip="Halve",
             group=_STEP_GROUP,
         ),
-        Binding(
-            "shift+up", "step(True, True)", "x2", show=False, id="field.double_shift"
-        ),
-        Binding(
-            "shift+down", "step(False, True)", "/2", show=False, id="field.halve_shift"
-        ),
+        Binding("shift+up", "step(True, True)", "x2", show=False, id="field.double_shift"),
+        Binding("shift+down", "step(False, True)", "/2", show=False, id="field.halve_shift"),
         Binding("down,enter", "select_next", "Next field", show=False, id="field.next"),
-        Binding(
-            "up", "select_previous", "Previous field", show=False, id="field.previous"
-        ),
+        Binding("up", "select_previous", "Previous field", show=False, id="field.previous"),
         Binding(
             "pagedown",
             "select_next(True)",
@@ -190,9 +179,7 @@ class FieldEditor(ScrollView, can_focus=True):
             show=False,
             id="field.page_down",
         ),
-        Binding(
-            "pageup", "select_previous(True)", "Page up", show=False, id="field.page_up"
-        ),
+        Binding("pageup", "select_previous(True)", "Page up", show=False, id="field.page_up"),
         Binding("left", "caret(-1)", "Caret left", show=False, id="field.caret_left"),
         Binding("right", "caret(1)", "Caret right", show=False, id="field.caret_right"),
         Binding(
@@ -202,12 +189,8 @@ class FieldEditor(ScrollView, can_focus=True):
             show=False,
             id="field.home",
         ),
-        Binding(
-            "end,ctrl+e", "caret_to(True)", "End of text", show=False, id="field.end"
-        ),
-        Binding(
-            "backspace", "delete(-1)", "Delete left", show=False, id="field.delete_left"
-        ),
+        Binding("end,ctrl+e", "caret_to(True)", "End of text", show=False, id="field.end"),
+        Binding("backspace", "delete(-1)", "Delete left", show=False, id="field.delete_left"),
         Binding(
             "delete,ctrl+d",
             "delete(1)",
@@ -215,12 +198,8 @@ class FieldEditor(ScrollView, can_focus=True):
             show=False,
             id="field.delete_right",
         ),
-        Binding(
-            "ctrl+u", "clear_left", "Clear to start", show=False, id="field.clear_left"
-        ),
-        Binding(
-            "ctrl+k", "clear_right", "Clear to end", show=False, id="field.clear_right"
-        ),
+        Binding("ctrl+u", "clear_left", "Clear to start", show=False, id="field.clear_left"),
+        Binding("ctrl+k", "clear_right", "Clear to end", show=False, id="field.clear_right"),
         Binding("escape", "restore", "Restore value", show=False, id="field.restore"),
     ]
 
@@ -286,9 +265,7 @@ class FieldEditor(ScrollView, can_focus=True):
         self.groups = groups
         self.keys: tuple[str, ...] = tuple(key for _, keys in groups for key in keys)
         self._kinds = {key: setting_kind(key) for key in self.keys}
-        self._shown: dict[str, str] = dict.fromkeys(
-            self.keys, ""
-        )  # the scenario's values
+        self._shown: dict[str, str] = dict.fromkeys(self.keys, "")  # the scenario's values
         self._texts: dict[str, str] = dict(self._shown)  # what each field shows now
         self._reasons: dict[str, str] = {}  # rejected entries: why
         self._notes: dict[str, str] = {}  # group title -> why the engine ignores it
@@ -304,9 +281,7 @@ class FieldEditor(ScrollView, can_focus=True):
 
     # --- what the app calls ------------------------------------------------------------------
 
-    def show_scenario(
-        self, scenario: Scenario, keep_text_of: str | None = None
-    ) -> None:
+    def show_scenario(self, scenario: Scenario, keep_text_of: str | None = None) -> None:
         """Show every field's value; the field being typed in (`keep_text_of`) keeps its text, so
         "70" on its way to "70B" is not rewritten under the caret. Every rejected entry is
         cleared: the fields show the scenario."""
@@ -381,9 +356,7 @@ class FieldEditor(ScrollView, can_focus=True):
                 lines.append((_FIELD, key, ""))
                 reason = self._reasons.get(key)
                 if reason:
-                    lines.extend(
-                        (_REASON, key, part) for part in textwrap.wrap(reason, width)
-                    )
+                    lines.extend((_REASON, key, part) for part in textwrap.wrap(reason, width))
         changed = len(lines) != len(self._lines)
         self._lines = lines
         if changed:
@@ -490,9 +463,7 @@ class FieldEditor(ScrollView, can_focus=True):
         event.prevent_default()
         kind = self._kinds[self.selected_key][0]
         if kind != "str" and character in self._STEP_CHARACTERS:
-            self.post_message(
-                FieldStepped(self.selected_key, *self._STEP_CHARACTERS[character])
-            )
+            self.post_message(FieldStepped(self.selected_key, *self._STEP_CHARACTERS[character]))
         else:
             self._insert(character)
 
@@ -520,23 +491,17 @@ class FieldEditor(ScrollView, can_focus=True):
             self.post_message(FieldStepped(self.selected_key, up, double))
 
     def action_select_next(self, page: bool = False) -> None:
-        self._move_selection(
-            max(self.scrollable_content_region.height - 2, 1) if page else 1
-        )
+        self._move_selection(max(self.scrollable_content_region.height - 2, 1) if page else 1)
 
     def action_select_previous(self, page: bool = False) -> None:
-        self._move_selection(
-            -max(self.scrollable_content_region.height - 2, 1) if page else -1
-        )
+        self._move_selection(-max(self.scrollable_content_region.height - 2, 1) if page else -1)
 
     def _move_selection(self, fields: int) -> None:
         index = self.keys.index(self.selected_key) + fields
         self.select(self.keys[min(max(index, 0), len(self.keys) - 1)])
 
     def action_caret(self, cells: int) -> None:
-        self._caret = min(
-            max(self._caret + cells, 0), len(self._texts[self.selected_key])
-        )
+        self._caret = min(max(self._caret + cells, 0), len(self._texts[self.selected_key]))
         self.refresh()
 
     def action_caret_to(self, end: bool) -> None:
