@@ -271,7 +271,8 @@ class FieldEditor(ScrollView, can_focus=True):
         self._notes: dict[str, str] = {}  # group title -> why the engine ignores it
         self.selected_key = self.keys[0]
         self._caret = 0
-        # (kind, key or group title, reason text) per line, rebuilt when the line count changes.
+        # (kind, key or group title, reason text) per line; the scrolled size changes (a layout)
+        # only when their number or the width does.
         self._lines: list[tuple[str, str, str]] = []
         self._line_of: dict[str, int] = {}
         self._style_cache: dict[str, Style] | None = None
@@ -346,7 +347,7 @@ class FieldEditor(ScrollView, can_focus=True):
 
     def _lay_out(self) -> None:
         """The lines: a title per group, a line per field, the reason of a rejected entry wrapped
-        under its field. Laid out again only when the number of lines changes."""
+        under its field."""
         width = max(self.scrollable_content_region.width - LABEL_CELLS, 20)
         lines: list[tuple[str, str, str]] = []
         for title, keys in self.groups:
@@ -357,10 +358,10 @@ class FieldEditor(ScrollView, can_focus=True):
                 reason = self._reasons.get(key)
                 if reason:
                     lines.extend((_REASON, key, part) for part in textwrap.wrap(reason, width))
-        changed = len(lines) != len(self._lines)
         self._lines = lines
-        if changed:
-            self.virtual_size = Size(self.scrollable_content_region.width, len(lines))
+        size = Size(self.scrollable_content_region.width, len(lines))
+        if size != self.virtual_size:
+            self.virtual_size = size
         self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
