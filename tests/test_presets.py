@@ -453,6 +453,8 @@ def test_find_preset_by_meta_name_and_closest_name_hint(hermetic):
         ("serving.kv_dtype", "fp8", "fp8"),
         ("serving.embedding_dtype", "none", None),
         ("model.dense_layer_indices", "0,1,2", (0, 1, 2)),
+        ("model.dense_layer_indices", "none", ()),
+        ("model.dense_layer_indices", "", ()),
         ("cluster.accelerator", "amd-mi300x", "amd-mi300x"),
     ],
 )

@@ -118,13 +118,14 @@ def format_quantity(value: float) -> str:
 
 def format_field_value(value: object) -> str:
     """A setting as the editor shows it and `tui.presets.parse_setting` reads it back: numbers in
-    human form, `none` for an unset optional, `true`/`false`, lists comma-separated."""
+    human form, `none` for an unset optional or an empty list, `true`/`false`, lists
+    comma-separated."""
     if value is None:
         return "none"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, tuple):
-        return ",".join(str(v) for v in value)
+        return ",".join(str(v) for v in value) if value else "none"  # an empty list shows
     if isinstance(value, float):
         return format_quantity(value)
     return str(value)

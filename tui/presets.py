@@ -228,7 +228,7 @@ LENGTH_KEYS = frozenset(
 def parse_setting(dotted_key: str, text: str) -> Any:
     """`--set key=value` and the app's fields: the value as the field's type (numbers in human
     forms such as 70B, 15.6T, 128k or 2e12, bools, choices, `none` for an optional field,
-    comma-separated ints for a list). Raises PresetError."""
+    comma-separated ints for a list, `none` or nothing for an empty one). Raises PresetError."""
     section, name = check_key(dotted_key)
     kind, choices, nullable = _field_kind(SECTIONS[section].model_fields[name].annotation)
     raw = text.strip()
@@ -252,6 +252,8 @@ def parse_setting(dotted_key: str, text: str) -> Any:
             wanted = ", ".join(str(c) for c in choices)
             raise PresetError(f"{dotted_key}: must be one of {wanted} (got {raw!r})")
         if kind == "int_tuple":
+            if raw.lower() == "none":
+                return ()
             return tuple(parse_whole_number(part) for part in raw.split(",") if part.strip())
     except PresetError:
         raise
