@@ -27,10 +27,10 @@ def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def editor_of(app: LlmscopeApp, key: str) -> FieldEditor:
     """The editor that holds the field `key` (its tab must have been shown once)."""
-    for editor in app.query(FieldEditor):
-        if editor.has_field(key):
-            return editor
-    raise LookupError(f"no editor holds {key}")
+    editor = app.editor_of(key)
+    if editor is None:
+        raise LookupError(f"no editor holds {key}")
+    return editor
 
 
 def field_text(app: LlmscopeApp, key: str) -> str:

@@ -185,7 +185,8 @@ async def test_groups_the_engine_ignores_for_this_model_say_so():
         editor = app.query_one("#model-editor", FieldEditor)
         mla, moe = "Latent attention (MLA)", "Mixture of experts"
         assert "not used" in editor.note_of(mla) and "not used" in editor.note_of(moe)
-        await focus_field(pilot, app, f"model.{MLA_FIELDS[0]}")  # its group's title scrolls into view
+        # Selecting the group's first field scrolls its title, and the note, into view.
+        await focus_field(pilot, app, f"model.{MLA_FIELDS[0]}")
         assert f"not used: attention is {app.scenario.model.attention}" in screen_text(app)
         await focus_field(pilot, app, "model.attention")
         await step(pilot, "plus")
@@ -265,7 +266,8 @@ async def test_the_caret_edits_anywhere_in_the_text_and_escape_restores_the_valu
         await type_into(pilot, app, "model.num_kv_heads", "7")
         assert is_invalid(app, "model.num_kv_heads")
         await pilot.press("down", "up")
-        assert field_text(app, "model.num_kv_heads") == "7" and is_invalid(app, "model.num_kv_heads")
+        assert field_text(app, "model.num_kv_heads") == "7"
+        assert is_invalid(app, "model.num_kv_heads")
         await pilot.press("escape")
         assert not is_invalid(app, "model.num_kv_heads")
         assert field_text(app, "model.num_kv_heads") == str(app.scenario.model.num_kv_heads)
@@ -283,9 +285,8 @@ async def test_pasting_and_clicking_edit_the_field_under_them():
         await pilot.pause()
         assert app.scenario.model.num_layers == 80
         # Clicking a field's line selects it; the caret goes after its text.
-        row = screen_text(app).splitlines().index(
-            next(line for line in screen_text(app).splitlines() if " vocab size " in line)
-        )
+        lines = screen_text(app).splitlines()
+        row = next(index for index, line in enumerate(lines) if " vocab size " in line)
         await pilot.click(editor, offset=(40, row - editor.region.y))
         assert editor.selected_key == "model.vocab_size"
         await pilot.press("backspace")

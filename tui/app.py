@@ -333,14 +333,15 @@ class LlmscopeApp(App[int]):
         self._panes = None  # found again at the next edit, with the new editor
         message.editor.show_scenario(self.scenario)
 
-    def _editor_of(self, key: str) -> FieldEditor | None:
+    def editor_of(self, key: str) -> FieldEditor | None:
+        """The mounted editor that holds the field `key`, or None (a tab not yet opened)."""
         for editor in self._found_panes().editors:
             if editor.has_field(key):
                 return editor
         return None
 
     def on_field_edited(self, message: FieldEdited) -> None:
-        editor = self._editor_of(message.key)
+        editor = self.editor_of(message.key)
         try:
             value = parse_setting(message.key, message.text)
             candidate = self.scenario.with_value(message.key, value)
@@ -370,7 +371,7 @@ class LlmscopeApp(App[int]):
             value = int(value) if kind == "int" else value
         else:
             return
-        editor = self._editor_of(key)
+        editor = self.editor_of(key)
         try:
             candidate = self.scenario.with_value(key, value)
         except EngineInputError as exc:

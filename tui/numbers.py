@@ -125,7 +125,7 @@ def format_field_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, tuple):
-        return ",".join(str(v) for v in value) if value else "none"  # an empty list shows
+        return ",".join(str(v) for v in value) if value else "none"  # not a blank field
     if isinstance(value, float):
         return format_quantity(value)
     return str(value)

@@ -69,10 +69,7 @@ MODEL_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     *((title, tuple(f"model.{name}" for name in names)) for title, names in MODEL_GROUPS),
-    (
-        "Training",
-        tuple(f"training.{name}" for name in SECTIONS["training"].model_fields),
-    ),
+    ("Training", tuple(f"training.{name}" for name in SECTIONS["training"].model_fields)),
     ("Serving", tuple(f"serving.{name}" for name in SECTIONS["serving"].model_fields)),
 )
 
@@ -84,10 +81,7 @@ CLUSTER_KEYS: tuple[str, ...] = tuple(
 # Groups whose fields the engine ignores for some models say so on their title line rather than
 # hiding (a value typed there takes effect as soon as the model uses the group).
 GROUP_NOT_IN_USE: dict[str, tuple[str, Callable[[Architecture], str]]] = {
-    "Latent attention (MLA)": (
-        MLA_FIELDS[0],
-        lambda m: f"not used: attention is {m.attention}",
-    ),
+    "Latent attention (MLA)": (MLA_FIELDS[0], lambda m: f"not used: attention is {m.attention}"),
     "Mixture of experts": (MOE_FIELDS[0], lambda m: "not used: num experts is 0"),
 }
 
@@ -264,7 +258,8 @@ class FieldEditor(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self.groups = groups
         self.keys: tuple[str, ...] = tuple(key for _, keys in groups for key in keys)
-        self._kinds = {key: setting_kind(key) for key in self.keys}
+        # Text fields (a name) take + - * / as characters; every other field steps on them.
+        self._steppable = frozenset(key for key in self.keys if setting_kind(key)[0] != "str")
         self._shown: dict[str, str] = dict.fromkeys(self.keys, "")  # the scenario's values
         self._texts: dict[str, str] = dict(self._shown)  # what each field shows now
         self._reasons: dict[str, str] = {}  # rejected entries: why
@@ -462,9 +457,8 @@ class FieldEditor(ScrollView, can_focus=True):
             return
         event.stop()
         event.prevent_default()
-        kind = self._kinds[self.selected_key][0]
-        if kind != "str" and character in self._STEP_CHARACTERS:
-            self.post_message(FieldStepped(self.selected_key, *self._STEP_CHARACTERS[character]))
+        if character in self._STEP_CHARACTERS and self.selected_key in self._steppable:
+            self.action_step(*self._STEP_CHARACTERS[character])
         else:
             self._insert(character)
 
@@ -488,7 +482,7 @@ class FieldEditor(ScrollView, can_focus=True):
         self.refresh()
 
     def action_step(self, up: bool, double: bool) -> None:
-        if self._kinds[self.selected_key][0] != "str":
+        if self.selected_key in self._steppable:
             self.post_message(FieldStepped(self.selected_key, up, double))
 
     def action_select_next(self, page: bool = False) -> None:
@@ -528,8 +522,7 @@ class FieldEditor(ScrollView, can_focus=True):
         key = self.selected_key
         self._texts[key] = self._shown[key]
         self._caret = len(self._shown[key])
-        self.show_error(key, None)
-        self.refresh()
+        self.show_error(key, None)  # redraws
 
     def _insert(self, characters: str) -> None:
         text, caret = self._texts[self.selected_key], self._caret
