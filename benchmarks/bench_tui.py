@@ -177,7 +177,9 @@ class BareTextApp(App[None]):
     Not the target's baseline; it shows how much of a start-up is drawing a full screen."""
 
     def compose(self) -> ComposeResult:
-        text = "\n".join(f"setting {i:3d}   {i * 1234:>12,} units   a few words more" for i in range(48))
+        text = "\n".join(
+            f"setting {i:3d}   {i * 1234:>12,} units   a few words more" for i in range(48)
+        )
         yield Header()
         with Horizontal():
             for _ in range(3):
