@@ -21,10 +21,12 @@ from engine.scenario import Cluster, Scenario, ScalingSetup, ServingSetup, Train
 from engine.serving import ServingEconomics, serving_economics
 from engine.training import (
     TrainingEconomics,
+    TrainingTargets,
     accelerators_for_deadline,
     implied_mfu,
     tokens_for_budget,
     training_economics,
+    training_targets,
 )
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "ServingSetup",
     "TrainingEconomics",
     "TrainingSetup",
+    "TrainingTargets",
     "accelerators_for_deadline",
     "architecture_from_hf_config",
     "builtin_catalog",
@@ -54,4 +57,5 @@ __all__ = [
     "serving_economics",
     "tokens_for_budget",
     "training_economics",
+    "training_targets",
 ]

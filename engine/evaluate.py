@@ -39,8 +39,10 @@ from engine.serving import (
 from engine.training import (
     MAX_SEARCH_ACCELERATORS,
     TrainingEconomics,
+    TrainingTargets,
     smallest_data_parallel_that_fits,
     training_economics,
+    training_targets,
 )
 
 
@@ -94,6 +96,7 @@ class Readout:
     training_memory: TrainingMemoryReadout
     accelerator: Accelerator
     training: TrainingEconomics
+    training_targets: TrainingTargets
     serving: ServingEconomics
     scaling: ScalingAssessment
     training_fit: MemoryFit  # per accelerator, the scenario's training layout
@@ -143,6 +146,8 @@ class Readout:
             "training.cost_usd": t.cost_usd,
             "training.energy_mwh": t.energy_mwh,
             "training.co2_tonnes": t.co2_tonnes,
+            "training.accelerators_for_deadline": self.training_targets.accelerators_for_deadline,
+            "training.tokens_for_budget": self.training_targets.tokens_for_budget,
             "serving.tensor_parallel": s.tensor_parallel,
             "serving.tensor_parallel_needed": s.tensor_parallel_needed,
             "serving.compute_dtype": s.compute_dtype,
@@ -332,6 +337,15 @@ def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Readout:
         price_usd_per_hour=price,
         price_source=price_source,
     )
+    targets = training_targets(
+        deadline_days=train.deadline_days,
+        budget_usd=train.budget_usd,
+        total_flops=training.flops,
+        training_flops_per_token=flops.training,
+        peak_flops=training.peak_flops_per_accelerator,
+        mfu=cluster.mfu,
+        price_usd_per_hour=price,
+    )
     serving = serving_economics(arch, params, serve, accelerator, price, price_source)
     scaling = assess(scenario.scaling.law, *scaling_params(params), train.tokens)
     return Readout(
@@ -342,6 +356,7 @@ def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Readout:
         training_memory=training_memory,
         accelerator=accelerator,
         training=training,
+        training_targets=targets,
         serving=serving,
         scaling=scaling,
         training_fit=_training_fit(scenario, arch, params, training_memory, capacity),

@@ -111,6 +111,20 @@ class TrainingSetup(BaseModel):
         description="Per-accelerator allowance for the CUDA context, communication buffers and "
         "allocator fragmentation (GiB); ~2 GiB is typical of PyTorch + NCCL on Hopper.",
     )
+    deadline_days: float | None = Field(
+        None,
+        gt=0,
+        le=36_525,
+        description="A deadline for the run in days: the readouts give the accelerators that "
+        "finish it in time at this MFU (compute only; the memory bar tells whether it fits).",
+    )
+    budget_usd: float | None = Field(
+        None,
+        gt=0,
+        le=1e13,
+        description="A budget in US dollars: the readouts give the training tokens it buys at "
+        "this accelerator's price per hour and MFU.",
+    )
 
 
 class ServingSetup(BaseModel):

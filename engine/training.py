@@ -166,6 +166,40 @@ def tokens_for_budget(
     return accelerator_hours * SECONDS_PER_HOUR * peak_flops * mfu / training_flops_per_token
 
 
+@dataclass(frozen=True, slots=True)
+class TrainingTargets:
+    """The inverse questions a scenario asks (`training.deadline_days`, `training.budget_usd`)
+    and their answers at the scenario's accelerator and MFU; None where it asks none."""
+
+    deadline_days: float | None
+    accelerators_for_deadline: int | None  # compute only: memory fit is the training bar's
+    budget_usd: float | None
+    tokens_for_budget: float | None  # None also when no price is known
+
+
+def training_targets(
+    *,
+    deadline_days: float | None,
+    budget_usd: float | None,
+    total_flops: float,
+    training_flops_per_token: float,
+    peak_flops: float,
+    mfu: float,
+    price_usd_per_hour: float | None,
+) -> TrainingTargets:
+    """`accelerators_for_deadline` and `tokens_for_budget` for the targets that are set."""
+    accelerators = None
+    if deadline_days is not None:
+        deadline_s = deadline_days * SECONDS_PER_DAY
+        accelerators = accelerators_for_deadline(total_flops, deadline_s, peak_flops, mfu)
+    tokens = None
+    if budget_usd is not None and price_usd_per_hour is not None and price_usd_per_hour > 0:
+        tokens = tokens_for_budget(
+            budget_usd, training_flops_per_token, peak_flops, mfu, price_usd_per_hour
+        )
+    return TrainingTargets(deadline_days, accelerators, budget_usd, tokens)
+
+
 def implied_mfu(total_flops: float, accelerator_hours: float, peak_flops: float) -> float:
     """MFU implied by a known run: model FLOPs / (accelerator-hours x 3600 x dense peak).
 

@@ -126,6 +126,25 @@ async def test_human_number_forms_are_read_as_people_write_them():
         assert app.scenario.training.tokens == pytest.approx(15.6e12)
 
 
+async def test_a_deadline_and_a_budget_typed_in_show_what_they_take_and_buy():
+    app = LlmscopeApp()
+    async with app.run_test(size=WIDE) as pilot:
+        assert "days " not in readouts_text(app)  # no question asked, no line
+        await type_into(pilot, app, "training.deadline_days", "30")
+        await type_into(pilot, app, "training.budget_usd", "2.5M")
+        assert app.scenario.training.budget_usd == 2.5e6
+        targets = app.readout.training_targets
+        # 30 days is ~10x shorter than this run on its 8 accelerators: ~10x the accelerators.
+        days = app.readout.training.wall_clock_days
+        assert targets.accelerators_for_deadline == pytest.approx(8 * days / 30, abs=1)
+        text = readouts_text(app)
+        assert re.search(rf"accelerators for 30 days +{targets.accelerators_for_deadline:,}", text)
+        assert re.search(rf"tokens for \$2\.50M +~?{format_count(targets.tokens_for_budget)}", text)
+        await type_into(pilot, app, "training.deadline_days", "none")
+        assert app.scenario.training.deadline_days is None
+        assert "accelerators for 30" not in readouts_text(app)
+
+
 async def test_plus_minus_star_slash_step_numbers_choices_and_switches():
     app = LlmscopeApp()
     async with app.run_test(size=NARROW) as pilot:

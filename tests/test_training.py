@@ -7,15 +7,17 @@ import math
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from engine.architecture import Architecture
 from engine.errors import EngineInputError
+from engine.evaluate import evaluate
 from engine.flops import flops_per_token
-from engine.hardware import find_accelerator
+from engine.hardware import builtin_catalog, find_accelerator
 from engine.hf_import import architecture_from_hf_config
 from engine.parameters import count_parameters
+from engine.scenario import Scenario
 from engine.training import (
     accelerators_for_deadline,
     implied_mfu,
@@ -269,3 +271,68 @@ def test_smallest_data_parallel_is_the_first_that_fits(dp_star, limit, capacity)
 
     expected = dp_star if dp_star <= limit else None
     assert smallest_data_parallel_that_fits(used, capacity, limit) == expected
+
+
+def test_bloom_deadline_asks_for_its_published_cluster_through_evaluate(reference):
+    # GENCI: 384 A100s for ~117 days, 1,082,990 GPU-hours. At the MFU those hours imply, a 117-day
+    # deadline asks for the cluster BLOOM had (the published days, GPUs and hours agree to 0.5%).
+    flops, run = _run_flops(reference, "bloom-176b")
+    peak = _peak_bf16_flops(reference, "nvidia-a100-80gb-sxm")
+    mfu = implied_mfu(flops, run["gpu_hours"], peak)
+    scenario = Scenario(model=BLOOM).with_values(
+        {
+            "cluster.accelerator": "nvidia-a100-80gb-sxm",
+            "cluster.mfu": mfu,
+            "training.tokens": run["training_tokens"],
+            "training.sequence_length": RUNS["bloom-176b"][2],
+            "training.deadline_days": run["wall_time_days"],
+        }
+    )
+    targets = evaluate(scenario).training_targets
+    assert targets.accelerators_for_deadline == pytest.approx(run["gpu_count"], rel=0.01)
+    assert targets.budget_usd is None and targets.tokens_for_budget is None
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.integers(1, 100_000),
+    st.floats(0.05, 0.8),
+    st.floats(1e9, 1e14),
+    st.sampled_from(["nvidia-h100-sxm", "amd-mi300x", "nvidia-a100-80gb-sxm"]),
+    st.floats(0.1, 20.0),
+)
+def test_targets_set_to_the_scenarios_own_run_give_back_its_cluster_and_tokens(
+    count, mfu, tokens, accelerator, price
+):
+    base = Scenario().with_values(
+        {
+            "cluster.accelerator": accelerator,
+            "cluster.count": count,
+            "cluster.per_node": min(8, count),
+            "cluster.mfu": mfu,
+            "cluster.price_usd_per_hour": price,
+            "training.tokens": tokens,
+        }
+    )
+    run = evaluate(base).training
+    assert run.cost_usd is not None
+    assume(run.wall_clock_days <= 36_525)  # the longest deadline a scenario takes: 100 years
+    asked = base.with_values(
+        {"training.deadline_days": run.wall_clock_days, "training.budget_usd": run.cost_usd}
+    )
+    readout = evaluate(asked)
+    assert readout.training == run  # asking changes no forward figure
+    assert readout.training_targets.accelerators_for_deadline == count
+    assert readout.training_targets.tokens_for_budget == pytest.approx(tokens)
+
+
+def test_a_budget_without_a_price_buys_no_stated_tokens_and_bad_targets_name_the_field():
+    scenario = Scenario().with_values({"training.budget_usd": 1e6})
+    catalog = builtin_catalog()
+    unpriced = next(a for a in catalog if a.price_usd_per_hour is None)
+    readout = evaluate(scenario.with_value("cluster.accelerator", unpriced.id))
+    assert readout.training.cost_usd is None
+    assert readout.training_targets.tokens_for_budget is None
+    for key, bad in (("training.deadline_days", 0.0), ("training.budget_usd", -5.0)):
+        with pytest.raises(EngineInputError, match=key):
+            scenario.with_value(key, bad)

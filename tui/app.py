@@ -74,6 +74,8 @@ _UNSET_START: dict[str, float] = {
     "model.sliding_window": 4096,
     "model.q_lora_rank": 1536,
     "cluster.price_usd_per_hour": 2.0,
+    "training.deadline_days": 90,  # a quarter, as runs are planned
+    "training.budget_usd": 1e6,
 }
 
 

@@ -71,7 +71,11 @@ def format_value(key: str, value: Any) -> str:
         key.startswith("flops.") and leaf not in ("training_over_six_n", "sequence_length")
     ):
         return f"{format_flops(value)} FLOP"
-    if key.startswith("params.") or leaf.endswith(("params", "tokens")):
+    if (
+        key.startswith("params.")
+        or leaf.endswith(("params", "tokens"))
+        or leaf.startswith("tokens_")
+    ):
         return format_count(value)
     if isinstance(value, int):
         return f"{value:,}"

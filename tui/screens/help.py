@@ -62,6 +62,11 @@ FLOPs; 6N is shown for comparison. Wall clock = FLOPs / (accelerators x dense bf
 Energy = accelerators x TDP x time x PUE; CO2 = energy x grid intensity. Dollars use the cluster's
 price or the catalog's dated price.
 
+Set `deadline days` or `budget usd` (tab "Train & serve") to ask the inverse questions: the
+accelerators that finish the run in time (the wall-clock formula solved for the count, rounded
+up; compute only, so check the memory bar at that count) and the tokens the budget buys
+(budget / price = accelerator-hours, x peak x MFU / FLOPs per token).
+
 ## Serving (roofline)
 Prefill is compute-bound: FLOPs / (peak x prefill efficiency). Decode per token is the larger of
 memory time ((weights + KV read) / (bandwidth x efficiency)) and compute time at the batch size.

@@ -115,7 +115,7 @@ def parameter_figures(readout: Readout) -> list[Figure]:
 
 def training_figures(readout: Readout) -> list[Figure]:
     t = readout.training
-    return [
+    figures = [
         Figure("training FLOPs", t.flops, format_flops),
         Figure("  6ND rule of thumb", t.six_nd_flops, format_flops),
         Figure("wall clock", t.wall_clock_s, format_seconds, _PEAK),
@@ -125,6 +125,24 @@ def training_figures(readout: Readout) -> list[Figure]:
         Figure("energy", t.energy_mwh, _mwh, _PEAK + _POWER, missing="no TDP"),
         Figure("CO2e", t.co2_tonnes, _tonnes, _PEAK + _POWER, missing="no TDP"),
     ]
+    # The inverse questions, where the scenario asks them (training.deadline_days, .budget_usd).
+    targets = readout.training_targets
+    if targets.deadline_days is not None:
+        days = f"{targets.deadline_days:g} day{'' if targets.deadline_days == 1 else 's'}"
+        figures.append(
+            Figure(f"accelerators for {days}", targets.accelerators_for_deadline, _integer, _PEAK)
+        )
+    if targets.budget_usd is not None:
+        figures.append(
+            Figure(
+                f"tokens for {format_usd(targets.budget_usd)}",
+                targets.tokens_for_budget,
+                format_count,
+                _PEAK + _PRICE,
+                missing="no price",
+            )
+        )
+    return figures
 
 
 _SERVING_PEAK = {"fp8": ("fp8_tflops",), "fp32": ("fp32_tflops",)}
