@@ -25,6 +25,7 @@ from pilot import (  # noqa: F401 (hermetic is a fixture)
     field_text,
     focus_field,
     hermetic,
+    is_focused,
     is_invalid,
     show_tab_of,
     step,
@@ -605,6 +606,23 @@ async def test_narrow_terminals_show_one_pane_at_a_time_and_wide_ones_all():
         await pilot.resize_terminal(200, 50)  # past tui.app.WIDE_COLUMNS
         await pilot.pause()
         assert all(app.query_one(f"#{pane}").display for pane in ("builder", "readouts", "curves"))
+
+
+async def test_f2_f3_f4_go_to_their_pane_so_its_keys_scroll_it_at_80x24():
+    app = LlmscopeApp()
+    async with app.run_test(size=NARROW) as pilot:
+        await focus_field(pilot, app, "model.num_layers")
+        await step(pilot, "f3")
+        assert "Serving  " not in screen_text(app)  # below the fold at 24 rows
+        await step(pilot, "end")
+        assert "Serving  " in screen_text(app) and "Price:" in screen_text(app)
+        await step(pilot, "f4")
+        assert app.focused is app.query_one("#curves")
+        await step(pilot, "f2")  # back in the field that was selected, ready for typing
+        assert is_focused(app, "model.num_layers")
+        for key in ("ctrl+u", "4", "8"):
+            await step(pilot, key)
+        assert app.scenario.model.num_layers == 48
 
 
 async def test_palette_quit_asks_when_there_are_unsaved_edits():

@@ -267,6 +267,15 @@ class LlmscopeApp(App[int]):
 
     def action_view(self, view: str) -> None:
         self._show_view(view)
+        # F2/F3/F4 go to the pane, not only show it: at 80x24 the readouts and curves are taller
+        # than the screen, and the keys that scroll them act on the focused widget.
+        pane = self.query_one(f"#{view}")
+        if self.focused is None or pane not in self.focused.ancestors_with_self:
+            inside = [w for w in self.screen.focus_chain if pane in w.ancestors_with_self]
+            # The builder's own tabs come first in it; its fields are where the work is.
+            fields = [w for w in inside if not isinstance(w, Tabs)]
+            if fields or inside:
+                (fields or inside)[0].focus()
 
     # --- the one way state changes ---------------------------------------------------------------
 

@@ -25,7 +25,7 @@ Every number comes from `engine.evaluate(scenario)`; each formula names its sour
 | Esc | back to the value in use (drops a rejected entry) |
 | + / - | next sensible value (GPU-friendly multiples, 1-2-5 steps); cycle a choice; toggle |
 | * / (slash), Shift+Up / Shift+Down | double / halve |
-| F2 F3 F4 | show the builder, readouts or curves (on a narrow terminal) |
+| F2 F3 F4 | go to the builder, readouts or curves (shown first on a narrow terminal); in the readouts, arrows, PgUp/PgDn and Home/End scroll |
 | F6 / F7, l / v | next scaling law / curve view (l and v in the curves pane) |
 | F5 or p | pin this scenario as A and compare what you change (B) against it; again to unpin |
 | F8 | plan the parallel layout (tensor x pipeline x data x expert, ZeRO, micro-batch); Enter applies one |
