@@ -171,6 +171,24 @@ async def test_curve_colour_comes_from_the_theme(llama_3_8b):
                 assert tuple(colour.triplet) == Color.parse(expected).rgb, theme.name
 
 
+async def test_every_iso_flop_budget_has_its_own_colour_in_every_theme(llama_3_8b):
+    scenario = llama_3_8b.with_value("scaling.view", "isoflop")
+    for theme in load_themes():
+        app = Host(theme.name)
+        async with app.run_test(size=(120, 30)) as pilot:
+            pane = app.query_one(CurvesPane)
+            pane.show(scenario, evaluate(scenario))
+            await pilot.pause()
+            assert len(pane.current_curve.series) == 5
+            rendered = app.query_one("#curve-plot").render()
+            colours = {
+                span.style.color
+                for span in rendered.spans
+                if any(0x2801 <= ord(ch) <= 0x28FF for ch in rendered.plain[span.start : span.end])
+            }
+            assert len(colours) == 5, theme.name
+
+
 def test_plot_colour_maps_ansi_names_to_palette_indices():
     assert plot_colour("ansi_red") == 1
     assert plot_colour("ansi_bright_white") == 15

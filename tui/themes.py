@@ -50,6 +50,7 @@ APP_VARIABLES: tuple[str, ...] = (
     "curve-2",
     "curve-3",
     "curve-4",
+    "curve-5",
     "curve-point",
 )
 """Variables the app's panes use beyond Textual's own; every bundled theme declares them all."""
@@ -63,6 +64,7 @@ THEME_VARIABLE_DEFAULTS: dict[str, str] = {
     "curve-2": "#E0A030",
     "curve-3": "#A070D0",
     "curve-4": "#30A8A0",
+    "curve-5": "#D9607F",
     "curve-point": "#E0E0E0",
 }
 """Values of `APP_VARIABLES` for `App.get_theme_variable_defaults`."""

@@ -45,7 +45,8 @@ from tui.widgets.figures import FigureText
 if TYPE_CHECKING:
     from engine.evaluate import Readout
 
-CURVE_VARIABLES = ("curve-1", "curve-2", "curve-3", "curve-4")
+# As many as the most series a view draws (iso-FLOP: five budgets), so no two share a colour.
+CURVE_VARIABLES = ("curve-1", "curve-2", "curve-3", "curve-4", "curve-5")
 POINT_MARKER = "●"
 PINNED_MARKER = "◆"
 VIEW_TITLES = {
