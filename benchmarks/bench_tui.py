@@ -61,12 +61,17 @@ os.chdir(_TMP)
 
 from textual import events  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
-from textual.containers import Horizontal  # noqa: E402
+from textual.containers import Horizontal, Vertical  # noqa: E402
 from textual.message import Message  # noqa: E402
-from textual.widgets import Footer, Header, Input, Static  # noqa: E402
+from textual.widgets import DataTable, Footer, Header, Input, Static  # noqa: E402
+from textual_plotext import PlotextPlot  # noqa: E402
+
+from engine.hardware import builtin_catalog  # noqa: E402
 
 from tui.app import WIDE_COLUMNS, LlmscopeApp  # noqa: E402
 from tui.widgets.builder import FieldEditor  # noqa: E402
+from tui.widgets.hardware import COLUMNS as HARDWARE_COLUMNS  # noqa: E402
+from tui.widgets.hardware import accelerator_cells  # noqa: E402
 
 SIZES = {"wide": (200, 50), "80x24": (80, 24)}
 assert SIZES["wide"][0] >= WIDE_COLUMNS  # builder, readouts and curves all on screen
@@ -176,6 +181,8 @@ class BareTextApp(App[None]):
     """A bare app that fills the screen with text, as the app does: three columns of lines.
     Not the target's baseline; it shows how much of a start-up is drawing a full screen."""
 
+    CSS = "Horizontal > * { width: 1fr; }"
+
     def compose(self) -> ComposeResult:
         text = "\n".join(
             f"setting {i:3d}   {i * 1234:>12,} units   a few words more" for i in range(48)
@@ -185,6 +192,40 @@ class BareTextApp(App[None]):
             for _ in range(3):
                 yield Static(text)
         yield Footer()
+
+
+class BareWidgetsApp(App[None]):
+    """The standard widgets the issue itself names, and nothing of the app's own: the hardware
+    picker's filter and table (the same catalog rows), a plotext plot of one log-log curve, a
+    column of text for the readouts, and the app's key bindings in the footer. Not the target's
+    baseline either: it shows what those widgets cost before any of the app's work."""
+
+    BINDINGS = LlmscopeApp.BINDINGS
+    CSS = "Horizontal > * { width: 1fr; }"
+
+    def compose(self) -> ComposeResult:
+        text = "\n".join(
+            f"setting {i:3d}   {i * 1234:>12,} units   a few words more" for i in range(48)
+        )
+        yield Header()
+        with Horizontal():
+            with Vertical():
+                yield Input(placeholder="filter")
+                yield DataTable()
+            yield Static(text)
+            yield PlotextPlot()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns(*(header for header, _, _ in HARDWARE_COLUMNS))
+        for accelerator in builtin_catalog():
+            table.add_row(*accelerator_cells(accelerator), key=accelerator.id)
+        plt = self.query_one(PlotextPlot).plt
+        compute = [10.0 ** (18 + i / 10) for i in range(101)]
+        plt.plot(compute, [1.7 + 400 * c**-0.05 for c in compute], marker="braille")
+        plt.xscale("log")
+        plt.yscale("log")
 
 
 # --- key presses -------------------------------------------------------------------------------
@@ -441,7 +482,12 @@ def main() -> None:
                 f"{'met' if mine < TARGET_KEY_S else 'MISSED'}"
             )
 
-    starters = {"llmscope": LlmscopeApp, "bare": BareStartApp, "bare text": BareTextApp}
+    starters = {
+        "llmscope": LlmscopeApp,
+        "bare": BareStartApp,
+        "bare text": BareTextApp,
+        "bare widgets": BareWidgetsApp,
+    }
     firsts: dict[str, list[float]] = {label: [] for label in starters}
     lasts: dict[str, list[float]] = {label: [] for label in starters}
     for _ in range(STARTS):
@@ -453,19 +499,25 @@ def main() -> None:
     print(
         f"\nstart-up at {width}x{height}, from constructing the app in run_test() to its first "
         f"frame and to its last before it goes quiet; medians of {STARTS}, the apps alternating; "
-        "imports not included (below). 'bare text': a bare app whose screen is full of text"
+        "imports not included (below). Context, each with its ratio to the bare app: 'bare text', "
+        "a bare app whose screen is full of text; 'bare widgets', the standard widgets the app "
+        "uses (filter and table, plotext plot, text, the app's keys in the footer) and no more"
     )
-    print(f"{'':14} {'llmscope':>9} {'bare':>9} {'ratio':>6} {'bare text':>10} {'ratio':>6}")
+    print(
+        f"{'':14} {'llmscope':>9} {'bare':>9} {'ratio':>6} {'bare text':>10} {'ratio':>6} "
+        f"{'bare widgets':>13} {'ratio':>6}"
+    )
     for label, samples in (("first frame", firsts), ("settled", lasts)):
         mine, base = statistics.median(samples["llmscope"]), statistics.median(samples["bare"])
         text = statistics.median(samples["bare text"])
+        widgets = statistics.median(samples["bare widgets"])
         verdict = ""
         if samples is firsts:
             met = mine / base <= TARGET_START_RATIO
             verdict = f"  target <= {TARGET_START_RATIO}x bare: {'met' if met else 'MISSED'}"
         print(
             f"{label:14} {ms(mine)} {ms(base)} {mine / base:5.1f}x {ms(text):>10} "
-            f"{mine / text:5.1f}x{verdict}"
+            f"{text / base:5.1f}x {ms(widgets):>13} {widgets / base:5.1f}x{verdict}"
         )
 
     imports: dict[str, list[float]] = {"llmscope": [], "bare": []}
