@@ -14,6 +14,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from textual import events
 from textual.widgets import DataTable, Input, OptionList, Static
 
 from engine.architecture import MLA_FIELDS, Architecture
@@ -263,6 +264,26 @@ async def test_the_builder_is_focused_at_start_and_arrows_walk_the_fields_in_ord
         assert "─ Shape " in screen_text(app)  # the first group's title is back in view
         await pilot.press("enter")  # Enter also moves on, as in a form
         assert editor.selected_key == "model.family"
+
+
+async def test_keys_arriving_together_act_in_the_order_they_were_typed():
+    """Over SSH a burst of keys arrives in one read: the app must not reorder them. Moving to a
+    field, clearing it and typing, all at once, must edit that field and no other."""
+    keys = [("down", None)] * 3 + [("ctrl+u", None), ("4", "4"), ("8", "8")]
+    keys += [("left", None), ("backspace", None), ("1", "1")]  # "48" -> "8" -> "18"
+    keys += [("up", None), ("ctrl+u", None)] + [(digit, digit) for digit in "5120"]
+    app = LlmscopeApp()
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        assert is_focused(app, "model.name")
+        for key, character in keys:  # posted before any is handled
+            app.post_message(events.Key(key, character))
+        for _ in range(5):
+            await pilot.pause()
+        assert app.scenario.model.name == "custom"
+        assert app.scenario.model.num_layers == 18
+        assert app.scenario.model.hidden_size == 5120
+        assert not is_invalid(app, "model.num_layers") and not is_invalid(app, "model.hidden_size")
 
 
 async def test_the_caret_edits_anywhere_in_the_text_and_escape_restores_the_value():
