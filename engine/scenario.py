@@ -223,6 +223,10 @@ class Scenario(BaseModel):
         section, _, field = dotted_key.partition(".")
         return getattr(getattr(self, section), field)
 
+    def differing_keys(self, other: Scenario) -> list[str]:
+        """The dotted keys whose values differ from `other`'s, in `all_keys()` order."""
+        return [key for key in all_keys() if self.value(key) != other.value(key)]
+
 
 SECTIONS: dict[str, type[BaseModel]] = {
     "model": Architecture,

@@ -163,6 +163,8 @@ def test_pinned_scenario_compared_with_an_edit(snap_compare):
         assert grown == pytest.approx(1.5 * base, rel=0.01)
         header = str(app.query_one("#readouts-header", Static).render())
         assert "A:" in header and "B:" in header
+        # Both are "custom": the header says what B changed.
+        assert "B changes num layers 32 → 48" in header
         assert "[compare: A pinned]" in app.sub_title
         assert shown_panes(app) == {"builder", "readouts"}
 

@@ -366,8 +366,7 @@ def diff_document(a: tuple[str, Scenario], b: tuple[str, Scenario]) -> dict[str,
     flat_a, flat_b = flat_readout(evaluate(scen_a)), flat_readout(evaluate(scen_b))
     settings = {
         key: {"a": scen_a.value(key), "b": scen_b.value(key)}
-        for key in all_keys()
-        if scen_a.value(key) != scen_b.value(key)
+        for key in scen_a.differing_keys(scen_b)
     }
     readout: dict[str, Any] = {}
     for key in list(flat_a) + [k for k in flat_b if k not in flat_a]:

@@ -24,6 +24,7 @@ from engine.scenario import Scenario
 from tui.numbers import (
     format_bytes,
     format_count,
+    format_field_value,
     format_flops,
     format_seconds,
     format_usd,
@@ -322,6 +323,30 @@ def _bar_data(
     )
 
 
+CHANGES_SHOWN = 4
+
+
+def changed_settings(a: Scenario, b: Scenario) -> str:
+    """What B changes from A, setting by setting, since the names alone may be the same
+    ("custom" both): the first few, then how many more."""
+    keys = [key for key in a.differing_keys(b) if key != "model.name"]
+    if not keys:
+        return "B: the same settings as A"
+
+    def label(key: str) -> str:
+        # "num layers", "cluster count": a model's own fields need no section to be clear.
+        section, _, name = key.partition(".")
+        words = name.replace("_", " ")
+        return words if section == "model" else f"{section} {words}"
+
+    changes = [
+        f"{label(key)} {format_field_value(a.value(key))} → {format_field_value(b.value(key))}"
+        for key in keys[:CHANGES_SHOWN]
+    ]
+    more = len(keys) - CHANGES_SHOWN
+    return "B changes " + "; ".join(changes) + (f"; and {more} more" if more > 0 else "")
+
+
 def uncertainty_note(readout: Readout) -> str:
     fields = readout.accelerator.uncertain
     if not fields:
@@ -391,6 +416,7 @@ class ReadoutsPane(Widget):
         header = f"{scenario.model.name} on {_accelerator_text(scenario, readout)}"
         if pinned is not None:
             header = f"B: {header}\nA: {pinned[0].model.name} on {_accelerator_text(*pinned)}"
+            header += "\n" + changed_settings(pinned[0], scenario)
         self.query_one("#readouts-header", FigureText).update(Content(header))
 
         def section(widget_id: str, title: str, build: Callable[[Readout], list[Figure]]) -> None:
