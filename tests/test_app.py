@@ -284,6 +284,16 @@ async def test_keys_arriving_together_act_in_the_order_they_were_typed():
         assert app.scenario.model.num_layers == 18
         assert app.scenario.model.hidden_size == 5120
         assert not is_invalid(app, "model.num_layers") and not is_invalid(app, "model.hidden_size")
+        # The same in a text box (the hardware filter, a Textual Input underneath).
+        await show_tab_of(pilot, app, "cluster.count")
+        box = app.query_one("#hardware-filter", Input)
+        box.focus()
+        await pilot.pause()
+        for key in ("m", "i", "3", "5", "backspace", "0", "0"):
+            app.post_message(events.Key(key, None if len(key) > 1 else key))
+        for _ in range(5):
+            await pilot.pause()
+        assert box.value == "mi300"
 
 
 async def test_the_caret_edits_anywhere_in_the_text_and_escape_restores_the_value():

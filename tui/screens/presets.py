@@ -23,6 +23,7 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.presets import PresetEntry, PresetError, display_safe, plain_safe, slugify
+from tui.widgets.keys import OrderedInput
 
 _DIALOG_CSS = """
 {name} {{
@@ -139,7 +140,7 @@ class OpenPresetScreen(ModalScreen[PresetEntry | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(display_safe(self.title_text), classes="title")
-            yield Input(placeholder="filter by name, tag or author", id="preset-filter")
+            yield OrderedInput(placeholder="filter by name, tag or author", id="preset-filter")
             yield OptionList(id="preset-options")
             yield Static("", id="preset-detail", classes="hint")
             yield Static("", id="preset-message", classes="message")
@@ -216,7 +217,7 @@ class SavePresetScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(display_safe(self.title_text), classes="title")
-            yield Input(value=self.default_name, placeholder="preset name", id="preset-name")
+            yield OrderedInput(value=self.default_name, placeholder="preset name", id="preset-name")
             yield Static("", id="save-file", classes="hint")
             yield Static("", id="save-message", classes="message")
 

@@ -31,6 +31,7 @@ from engine.architecture import MLA_FIELDS, MOE_FIELDS, Architecture
 from engine.scenario import SECTIONS, Scenario
 from tui.numbers import format_field_value
 from tui.presets import setting_kind
+from tui.widgets.keys import run_binding_now
 
 # Field groups as people think of a model; every Architecture field appears exactly once
 # (tests/test_app.py checks it).
@@ -452,14 +453,8 @@ class FieldEditor(ScrollView, can_focus=True):
     # --- keys and mouse --------------------------------------------------------------------------
 
     async def _on_key(self, event: events.Key) -> None:
-        # The editor's own bound keys act here, in the order the keys came. Left to Textual, a
-        # bound key goes on to the app and comes back as an action, while a typed character
-        # is handled at once: Down, Down, "4" typed quickly (or arriving in one packet over
-        # SSH) put the "4" in the field the selection was leaving.
-        for binding in self._bindings.key_to_bindings.get(event.key, ()):
-            event.stop()
-            event.prevent_default()
-            await self.run_action(binding.action)
+        # Down, Down, "4" typed quickly must put the "4" in the field selected last (keys.py).
+        if await run_binding_now(self, event):
             return
         character = event.character
         if not event.is_printable or character is None:

@@ -15,6 +15,7 @@ from engine.hardware import Accelerator, Catalog
 from engine.scenario import Scenario
 from tui.numbers import format_usd
 from tui.widgets.builder import CLUSTER_KEYS, FieldEditor
+from tui.widgets.keys import OrderedInput
 
 UNCERTAIN_MARK = "~"
 
@@ -67,7 +68,9 @@ class HardwarePicker(Vertical):
         self._shown: Accelerator | None = None
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="type to filter: h100, amd, tpu …", id="hardware-filter", compact=True)
+        yield OrderedInput(
+            placeholder="type to filter: h100, amd, tpu …", id="hardware-filter", compact=True
+        )
         table = DataTable(id="hardware-table", cursor_type="row", zebra_stripes=True)
         table.add_columns(*(header for header, _, _ in COLUMNS))
         yield table

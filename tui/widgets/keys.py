@@ -1,0 +1,37 @@
+"""Keys that arrive together act in the order they were typed.
+
+Textual hands a key to the focused widget, which handles a typed character at once; a key the
+widget does not handle itself (Left, Backspace, Down, Enter, Tab...) goes on through the parents
+to the app, which runs the binding it finds when it reaches that key in its own queue. Keys that
+arrive in one read (typed quickly, pasted as keystrokes, or batched by SSH) were then reordered:
+in Textual's Input, "mi35", Backspace, "00" gave "mi350" rather than "mi300"; in the builder,
+Down Down "48" typed the "48" into the field the selection was leaving. Widgets that take text
+look the bindings up on the spot instead, as the app would, and run them in order.
+"""
+
+from __future__ import annotations
+
+from textual import events
+from textual.widget import Widget
+from textual.widgets import Input
+
+
+async def run_binding_now(widget: Widget, event: events.Key) -> bool:
+    """Run the binding of a key that types nothing, as the app would once the key had bubbled
+    up to it (the focused widget's bindings first, then its parents', then the app's); True
+    when one ran. A typed character is left to the widget: "?" is text in a field, not help."""
+    if event.is_printable:
+        return False
+    if await widget.app._check_bindings(event.key):
+        event.stop()
+        event.prevent_default()
+        return True
+    return False
+
+
+class OrderedInput(Input):
+    """Textual's Input, its keys acting in the order they came."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        if not await run_binding_now(self, event):
+            await super()._on_key(event)
