@@ -108,12 +108,14 @@ class LlmscopeApp(App[int]):
         # Letter keys act outside text fields only (in a field they are typed).
         Binding("p", "toggle_pin", "Pin A", show=False, id="app.pin_p"),
         Binding("e", "export", "Export", show=False, id="app.export_e"),
-        Binding("f6", "next_law", "Law", id="app.next_law", tooltip="Next scaling law"),
-        Binding("f7", "next_view", "View", show=False, id="app.next_view"),
-        Binding("f8", "plan", "Plan", id="app.plan", tooltip="Rank parallel layouts that fit"),
-        Binding("f9", "export", "Export", id="app.export", tooltip="Markdown and JSON report"),
+        # Open and Save before the F-keys the palette also offers: in a field at 80 columns the
+        # footer has no room for all, and what it cuts is on the right.
         Binding("ctrl+o", "open_preset", "Open", id="app.open", tooltip="Open a preset"),
         Binding("ctrl+s", "save_preset", "Save", id="app.save", tooltip="Save the preset"),
+        Binding("f8", "plan", "Plan", id="app.plan", tooltip="Rank parallel layouts that fit"),
+        Binding("f6", "next_law", "Law", id="app.next_law", tooltip="Next scaling law"),
+        Binding("f7", "next_view", "View", show=False, id="app.next_view"),
+        Binding("f9", "export", "Export", id="app.export", tooltip="Markdown and JSON report"),
         Binding("ctrl+r", "revert", "Revert", show=False, id="app.revert"),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
     ]
