@@ -430,9 +430,10 @@ async def first_frame():
 print(asyncio.run(first_frame()))
 """
 COLD_APPS = {
-    # As `llmscope` does: run_app() freezes what the imports made before it builds the app.
+    # As the `llmscope` command does: the collector off from the start (tui/console.py), then
+    # run_app() freezes what the imports made before it builds the app.
     "llmscope": (
-        "from tui.app import LlmscopeApp, freeze_imports\nfreeze_imports()",
+        "import gc\ngc.disable()\nfrom tui.app import LlmscopeApp, freeze_imports\nfreeze_imports()",
         "LlmscopeApp",
     ),
     "bare": (

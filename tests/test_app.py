@@ -8,6 +8,7 @@ stepping series, the memory-fit thresholds) and from published shapes, never fro
 
 from __future__ import annotations
 
+import gc
 import random
 import re
 import tomllib
@@ -104,6 +105,17 @@ async def test_starting_evaluates_the_scenario_once_not_once_per_field(monkeypat
         await pilot.pause()
         assert len(calls) <= 2
         assert not app.unsaved
+
+
+async def test_the_collector_the_console_script_held_off_is_back_after_the_first_frame():
+    gc.disable()  # as tui/console.py leaves it for the app
+    try:
+        app = LlmscopeApp()
+        async with app.run_test(size=NARROW) as pilot:
+            await pilot.pause()
+            assert gc.isenabled()
+    finally:
+        gc.enable()
 
 
 async def test_retyping_the_value_a_field_showed_applies_each_keystroke():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -314,3 +315,20 @@ def test_open_passes_the_preset_to_the_app(capsys, monkeypatch, tmp_path):
     assert kwargs["scenario"] == kwargs["preset"].scenario
     assert kwargs["extra_preset_dirs"] == [tmp_path]
     assert main([]) == 0 and calls[-1]["scenario"] is None and calls[-1]["preset"] is None
+
+
+def test_the_collector_held_off_by_the_console_script_is_back_for_commands_not_the_app(
+    capsys, monkeypatch, hermetic
+):
+    # tui/console.py turns it off before the imports; the app turns it on after its first frame
+    # (tests/test_app.py), every other command as soon as its arguments are read.
+    seen = []
+    fake = types.ModuleType("tui.app")
+    fake.run_app = lambda **kwargs: seen.append(gc.isenabled())
+    monkeypatch.setitem(sys.modules, "tui.app", fake)
+    try:
+        gc.disable()
+        assert main([]) == 0 and seen == [False]
+        assert main(["list"]) == 0 and gc.isenabled()
+    finally:
+        gc.enable()

@@ -223,6 +223,8 @@ class LlmscopeApp(App[int]):
             yield CurvesPane(id="curves")
 
     def on_mount(self) -> None:
+        if not gc.isenabled():  # the console script keeps it off until the first frame
+            self.call_after_refresh(gc.enable)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         self._layout_for(self.size.width)
         self._show_all()

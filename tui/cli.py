@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import gc
 import json
 import os
 import sys
@@ -461,6 +462,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(_with_default_command(parser, args_list))
         if getattr(args, "presets", None) is argparse.SUPPRESS:
             args.presets = None
+        if args.handler is not run_open:
+            gc.enable()  # off since the console script began (tui/console.py); the app's stays off
         status = args.handler(args)
     except SystemExit as exc:  # --help and friends
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
