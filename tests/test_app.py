@@ -512,6 +512,25 @@ async def test_pin_then_edit_shows_both_scenarios():
         assert "A:" not in str(app.query_one("#readouts-header", Static).render())
 
 
+async def test_compare_lines_fit_the_pane_beside_builder_and_curves():
+    # At 200 columns the readouts sit between the builder and the curves, ~62 cells wide: the
+    # change column keeps the relative change only rather than wrap every line.
+    app = LlmscopeApp()
+    async with app.run_test(size=(200, 50)) as pilot:
+        await step(pilot, "f5")
+        await type_into(pilot, app, "model.num_layers", "48")
+        training = app.query_one("#training", Static)
+        width = training.content_region.width
+        lines = str(training.render()).splitlines()
+        assert all(len(line) <= width for line in lines)
+        assert any(re.search(r"wall clock .* \+49\.\d%$", line) for line in lines)
+        await pilot.resize_terminal(*WIDE)  # builder and readouts only: room for both forms
+        await pilot.pause()
+        await pilot.pause()
+        lines = str(training.render()).splitlines()
+        assert any(re.search(r"wall clock .* \+\d+ days \(\+49\.\d%\)$", line) for line in lines)
+
+
 def seventy_b() -> Scenario:
     """A 70B-class model (Llama 2 70B's shape) on 64 H100s with no model parallelism: Adam's 16
     bytes per parameter sharded only by ZeRO-1 do not fit in 80 GB, so a plan must change it."""

@@ -3,7 +3,8 @@
 `ReadoutsPane.show(scenario, readout, pinned)` only formats what `engine.evaluate` computed; it
 updates the text of widgets composed once (no remounting), so it is cheap to call on every edit.
 With `pinned` (compare mode: A pinned, the current scenario is B) every figure shows B beside A
-with the difference, absolute and relative.
+with the difference, absolute and relative (relative only where the pane is too narrow for
+both, beside the builder and the curves).
 
 Figures that rest on catalog numbers marked uncertain (the accelerator's `uncertain` fields) carry
 a "~" and a note at the bottom naming those fields.
@@ -223,8 +224,11 @@ def figure_lines(
     figures: Sequence[Figure],
     pinned: tuple[Readout, Sequence[Figure]] | None = None,
     hide_zero: bool = True,
+    relative_only: bool = False,
 ) -> list[str]:
-    """Aligned plain-text lines: label, value, and in compare mode A's value and the change."""
+    """Aligned plain-text lines: label, value, and in compare mode A's value and the change,
+    absolute and relative (only relative with `relative_only`, for a pane too narrow for both:
+    B's and A's values beside it still give the absolute one)."""
     lines: list[str] = []
     pinned_by_label = {f.label: f for f in pinned[1]} if pinned is not None else {}
     for figure in figures:
@@ -244,8 +248,9 @@ def figure_lines(
             line += f"{_value_text(pinned[0], other):>{VALUE_WIDTH}}"
             if figure.value is not None and other.value is not None:
                 delta = figure.value - other.value
+                relative = percent_change(figure.value, other.value)
                 change = (
-                    f"{_signed(figure.format, delta)} ({percent_change(figure.value, other.value)})"
+                    relative if relative_only else f"{_signed(figure.format, delta)} ({relative})"
                 )
                 line += f"  {change}" if delta != 0 else "  ="
         lines.append(line)
@@ -324,6 +329,8 @@ def _bar_data(
 
 
 CHANGES_SHOWN = 4
+# A compare line at its longest: label, B, A, and a change such as "+154 days (+49.1%)".
+COMPARE_LINE_CELLS = LABEL_WIDTH + 2 * VALUE_WIDTH + 2 + 18
 
 
 def changed_settings(a: Scenario, b: Scenario) -> str:
@@ -391,6 +398,8 @@ class ReadoutsPane(Widget):
     }
     """
 
+    _shown: tuple[Scenario, Readout, tuple[Scenario, Readout] | None] | None = None
+
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield FigureText(id="readouts-header")
@@ -402,6 +411,12 @@ class ReadoutsPane(Widget):
             yield FigureText(id="serving", classes="readouts-section")
             yield FigureText(id="readouts-notes")
 
+    def on_resize(self) -> None:
+        # In compare mode the change column's form follows the width (see show), once the
+        # sections have their new width.
+        if self._shown is not None and self._shown[2] is not None:
+            self.call_after_refresh(self.show, *self._shown)
+
     def show(
         self,
         scenario: Scenario,
@@ -409,9 +424,14 @@ class ReadoutsPane(Widget):
         pinned: tuple[Scenario, Readout] | None = None,
     ) -> None:
         """Show `readout` (of `scenario`); with `pinned`, beside the pinned A and the change."""
+        self._shown = (scenario, readout, pinned)
         compare = pinned is not None
         pinned_readout = pinned[1] if pinned is not None else None
         self.set_class(compare, "-compare")
+        # Beside the builder and the curves the pane is ~62 cells: a full change column would
+        # wrap every compare line. (No width yet: hidden, or before the first layout.)
+        text_cells = self.query_one("#training", FigureText).content_region.width
+        relative_only = 0 < text_cells < COMPARE_LINE_CELLS
 
         header = f"{scenario.model.name} on {_accelerator_text(scenario, readout)}"
         if pinned is not None:
@@ -424,6 +444,7 @@ class ReadoutsPane(Widget):
                 readout,
                 build(readout),
                 (pinned_readout, build(pinned_readout)) if pinned_readout is not None else None,
+                relative_only=relative_only,
             )
             self.query_one(f"#{widget_id}", FigureText).update(_section(title, lines, compare))
 
