@@ -178,6 +178,12 @@ class BareStartApp(App[None]):
         yield Footer()
 
 
+# A column of 48 lines like the readouts', for the context apps below.
+SCREENFUL_OF_TEXT = "\n".join(
+    f"setting {i:3d}   {i * 1234:>12,} units   a few words more" for i in range(48)
+)
+
+
 class BareTextApp(App[None]):
     """A bare app that fills the screen with text, as the app does: three columns of lines.
     Not the target's baseline; it shows how much of a start-up is drawing a full screen."""
@@ -185,13 +191,10 @@ class BareTextApp(App[None]):
     CSS = "Horizontal > * { width: 1fr; }"
 
     def compose(self) -> ComposeResult:
-        text = "\n".join(
-            f"setting {i:3d}   {i * 1234:>12,} units   a few words more" for i in range(48)
-        )
         yield Header()
         with Horizontal():
             for _ in range(3):
-                yield Static(text)
+                yield Static(SCREENFUL_OF_TEXT)
         yield Footer()
 
 
@@ -205,15 +208,12 @@ class BareWidgetsApp(App[None]):
     CSS = "Horizontal > * { width: 1fr; }"
 
     def compose(self) -> ComposeResult:
-        text = "\n".join(
-            f"setting {i:3d}   {i * 1234:>12,} units   a few words more" for i in range(48)
-        )
         yield Header()
         with Horizontal():
             with Vertical():
                 yield Input(placeholder="filter")
                 yield DataTable()
-            yield Static(text)
+            yield Static(SCREENFUL_OF_TEXT)
             yield PlotextPlot()
         yield Footer()
 
