@@ -413,7 +413,7 @@ class LlmscopeApp(App[int]):
     # --- actions ---------------------------------------------------------------------------------
 
     def action_help(self) -> None:
-        # Imported here: its Markdown renderer is a fifth of the app's imports, for a screen
+        # Imported here: its Markdown renderer is about a tenth of the app's imports, for a screen
         # that opens on F1 only (measured with python -X importtime).
         from tui.screens.help import HelpScreen
 
