@@ -44,6 +44,12 @@ class ParameterCounts:
         return self.total - self.embedding
 
     @property
+    def sparse(self) -> bool:
+        """Whether a token uses fewer parameters than the model has (a mixture of experts whose
+        routed experts are not all visited); a dense model's active count is its total."""
+        return self.active != self.total
+
+    @property
     def active_matmul(self) -> int:
         """Active parameters that take part in a matrix multiply per token.
 

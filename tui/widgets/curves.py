@@ -146,8 +146,8 @@ def _curve_inputs(
     """Everything the plot and the figures beside it are drawn from."""
 
     def point(s: Scenario, r: Readout) -> tuple[object, ...]:
-        moe = r.params.active != r.params.total  # names N in the figures
-        return (*scaling_params(r.params), moe, s.training.tokens, r.scaling)
+        # r.params.sparse names N in the figures.
+        return (*scaling_params(r.params), r.params.sparse, s.training.tokens, r.scaling)
 
     return (scenario.scaling, point(scenario, readout), pinned and point(*pinned))
 
@@ -403,11 +403,11 @@ class CurvesPane(Widget):
             other_text = None if a is None else (fmt(other) if other is not None else "—")
             rows.append((label, text, other_text))
 
-        moe = readout.params.active != readout.params.total
+        sparse = readout.params.sparse
         if get_law(s.law_id).params_counted == "total":
-            n_word = "N active" if moe else "N total"
+            n_word = "N active" if sparse else "N total"
         else:
-            n_word = "N act. non-emb" if moe else "N non-emb"
+            n_word = "N act. non-emb" if sparse else "N non-emb"
         row("loss", s.loss, a.loss if a else None, lambda v: f"{v:.3f}")
         row(n_word, s.params, a.params if a else None, format_count)
         row("D", s.tokens, a.tokens if a else None, format_count)

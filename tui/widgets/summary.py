@@ -19,7 +19,7 @@ def summary_content(readout: Readout) -> Content:
     params = readout.params
     training = readout.training
     serving = readout.serving
-    active = "" if params.active == params.total else f" ({format_count(params.active)} active)"
+    active = f" ({format_count(params.active)} active)" if params.sparse else ""
     parts: list[Content | str] = [f"{format_count(params.total)} params{active} · train: "]
     fit = readout.training_fit.status
     parts.append(Content.styled(STATUS_WORDS[fit], STATUS_VARIABLES[fit]))
