@@ -119,6 +119,13 @@ class FieldStepped(Message):
 
 
 _STEP_GROUP = Binding.Group("step")
+# The stepping keys: (key, the character it types, up, double, footer label, binding id, tooltip).
+_STEP_KEYS = (
+    ("plus", "+", True, False, "Next", "field.step_up", "Next value"),
+    ("minus", "-", False, False, "Prev", "field.step_down", "Previous"),
+    ("asterisk", "*", True, True, "x2", "field.double", "Double"),
+    ("slash", "/", False, True, "/2", "field.halve", "Halve"),
+)
 
 # What a line of the editor is: a group's title, a field, or a line of a rejected entry's reason.
 _GROUP, _FIELD, _REASON = "group", "field", "reason"
@@ -131,37 +138,9 @@ class FieldEditor(ScrollView, can_focus=True):
 
     BINDINGS = [
         # One footer item for the four stepping keys: at 80 columns the footer has no room for four.
-        Binding(
-            "plus",
-            "step(True, False)",
-            "Next",
-            id="field.step_up",
-            tooltip="Next value",
-            group=_STEP_GROUP,
-        ),
-        Binding(
-            "minus",
-            "step(False, False)",
-            "Prev",
-            id="field.step_down",
-            tooltip="Previous",
-            group=_STEP_GROUP,
-        ),
-        Binding(
-            "asterisk",
-            "step(True, True)",
-            "x2",
-            id="field.double",
-            tooltip="Double",
-            group=_STEP_GROUP,
-        ),
-        Binding(
-            "slash",
-            "step(False, True)",
-            "/2",
-            id="field.halve",
-            tooltip="Halve",
-            group=_STEP_GROUP,
+        *(
+            Binding(key, f"step({up}, {double})", label, id=id_, tooltip=tooltip, group=_STEP_GROUP)
+            for key, _, up, double, label, id_, tooltip in _STEP_KEYS
         ),
         Binding("shift+up", "step(True, True)", "x2", show=False, id="field.double_shift"),
         Binding("shift+down", "step(False, True)", "/2", show=False, id="field.halve_shift"),
@@ -235,12 +214,7 @@ class FieldEditor(ScrollView, can_focus=True):
 
     # Keys that step instead of typing; the field's text never needs them (a negative or an
     # exponent's sign is never a valid setting here: "1e-5" is written 0.00001).
-    _STEP_CHARACTERS = {
-        "+": (True, False),
-        "-": (False, False),
-        "*": (True, True),
-        "/": (False, True),
-    }
+    _STEP_CHARACTERS = {character: (up, double) for _, character, up, double, *_ in _STEP_KEYS}
 
     class Ready(Message):
         """The editor is mounted: it can show a scenario and be found by the app (an editor in
