@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine import Scenario, evaluate  # noqa: E402
-from engine.hf_import import architecture_from_hf_config  # noqa: E402
+from llmscope.engine import Scenario, evaluate  # noqa: E402
+from llmscope.engine.hf_import import architecture_from_hf_config  # noqa: E402
 from timing import median_s  # benchmarks/timing.py (the script's directory)
 
 REFERENCE = ROOT.parent / "shared" / "reference" / "models.json"

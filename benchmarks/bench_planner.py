@@ -20,19 +20,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.architecture import Architecture  # noqa: E402
-from engine.flops import flops_per_token  # noqa: E402
-from engine.hardware import find_accelerator  # noqa: E402
-from engine.hf_import import architecture_from_hf_config  # noqa: E402
-from engine.memory import GIB, activation_bytes, training_state_bytes  # noqa: E402
-from engine.parameters import count_parameters  # noqa: E402
-from engine.planner import (  # noqa: E402
+from llmscope.engine.architecture import Architecture  # noqa: E402
+from llmscope.engine.flops import flops_per_token  # noqa: E402
+from llmscope.engine.hardware import find_accelerator  # noqa: E402
+from llmscope.engine.hf_import import architecture_from_hf_config  # noqa: E402
+from llmscope.engine.memory import GIB, activation_bytes, training_state_bytes  # noqa: E402
+from llmscope.engine.parameters import count_parameters  # noqa: E402
+from llmscope.engine.planner import (  # noqa: E402
     DEFAULT_COMPUTE_EFFICIENCY,
     RECOMPUTE_MODES,
     candidate_grid,
     search_plans,
 )
-from engine.scenario import Scenario  # noqa: E402
+from llmscope.engine.scenario import Scenario  # noqa: E402
 from timing import median_s  # benchmarks/timing.py (the script's directory)
 
 REFERENCE = ROOT.parent / "shared" / "reference" / "models.json"

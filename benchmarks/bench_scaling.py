@@ -18,7 +18,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.scaling import (  # noqa: E402
+from llmscope.engine.scaling import (  # noqa: E402
     FLOPS_PER_PARAM_TOKEN,
     LAW_IDS,
     LAWS,

@@ -25,7 +25,7 @@ hits both:
 - Start-up: from constructing the app, through `run_test()`, to its first frame and to its last
   frame before it goes quiet (settled); the apps alternate. Imports are not in these figures:
   they happen once per process, before any timing. They are timed apart, each in a fresh
-  interpreter (`import tui.app` against the Textual modules the bare app uses), and so is what a
+  interpreter (`import llmscope.tui.app` against the Textual modules the bare app uses), and so is what a
   person waits for after typing the command: a fresh interpreter's first line, through the
   imports, to the first frame.
 
@@ -67,12 +67,12 @@ from textual.message import Message  # noqa: E402
 from textual.widgets import DataTable, Footer, Header, Input, Static  # noqa: E402
 from textual_plotext import PlotextPlot  # noqa: E402
 
-from engine.hardware import builtin_catalog  # noqa: E402
+from llmscope.engine.hardware import builtin_catalog  # noqa: E402
 
-from tui.app import WIDE_COLUMNS, LlmscopeApp  # noqa: E402
-from tui.widgets.builder import FieldEditor  # noqa: E402
-from tui.widgets.hardware import COLUMNS as HARDWARE_COLUMNS  # noqa: E402
-from tui.widgets.hardware import accelerator_cells  # noqa: E402
+from llmscope.tui.app import WIDE_COLUMNS, LlmscopeApp  # noqa: E402
+from llmscope.tui.widgets.builder import FieldEditor  # noqa: E402
+from llmscope.tui.widgets.hardware import COLUMNS as HARDWARE_COLUMNS  # noqa: E402
+from llmscope.tui.widgets.hardware import accelerator_cells  # noqa: E402
 
 SIZES = {"wide": (200, 50), "80x24": (80, 24)}
 assert SIZES["wide"][0] >= WIDE_COLUMNS  # builder, readouts and curves all on screen
@@ -433,7 +433,7 @@ COLD_APPS = {
     # As the `llmscope` command does: the collector off from the start (tui/console.py), then
     # run_app() freezes what the imports made before it builds the app.
     "llmscope": (
-        "import gc\ngc.disable()\nfrom tui.app import LlmscopeApp, freeze_imports\nfreeze_imports()",
+        "import gc\ngc.disable()\nfrom llmscope.tui.app import LlmscopeApp, freeze_imports\nfreeze_imports()",
         "LlmscopeApp",
     ),
     "bare": (
@@ -531,7 +531,7 @@ def main() -> None:
 
     imports: dict[str, list[float]] = {"llmscope": [], "bare": []}
     for _ in range(IMPORTS):
-        imports["llmscope"].append(import_seconds("import tui.app"))
+        imports["llmscope"].append(import_seconds("import llmscope.tui.app"))
         imports["bare"].append(import_seconds("from textual.widgets import Footer, Header, Static"))
     mine, base = statistics.median(imports["llmscope"]), statistics.median(imports["bare"])
     print(

@@ -4,10 +4,10 @@ No terminal, no Textual, no Rich here (tests/test_import_hygiene.py enforces it)
 frozen pydantic models, outputs plain dataclasses.
 """
 
-from engine.architecture import Architecture
-from engine.errors import EngineInputError
-from engine.evaluate import MemoryFit, Readout, evaluate
-from engine.hardware import (
+from llmscope.engine.architecture import Architecture
+from llmscope.engine.errors import EngineInputError
+from llmscope.engine.evaluate import MemoryFit, Readout, evaluate
+from llmscope.engine.hardware import (
     Accelerator,
     Catalog,
     CatalogLoad,
@@ -15,11 +15,11 @@ from engine.hardware import (
     find_accelerator,
     load_catalog,
 )
-from engine.hf_import import architecture_from_hf_config
-from engine.parameters import ParameterCounts, count_parameters
-from engine.scenario import Cluster, Scenario, ScalingSetup, ServingSetup, TrainingSetup
-from engine.serving import ServingEconomics, serving_economics
-from engine.training import (
+from llmscope.engine.hf_import import architecture_from_hf_config
+from llmscope.engine.parameters import ParameterCounts, count_parameters
+from llmscope.engine.scenario import Cluster, ScalingSetup, Scenario, ServingSetup, TrainingSetup
+from llmscope.engine.serving import ServingEconomics, serving_economics
+from llmscope.engine.training import (
     TrainingEconomics,
     TrainingTargets,
     accelerators_for_deadline,

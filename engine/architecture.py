@@ -15,6 +15,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# parameters.py names Architecture only in annotations (under TYPE_CHECKING), so this import is the
+# one that runs: parameters sits below architecture.
+from llmscope.engine.parameters import count_parameters
+
 # Parameter counts above this are rejected: 1e15 is ~500x the largest dense model ever described
 # and keeps every downstream float (FLOPs, bytes, dollars) far from overflow.
 MAX_TOTAL_PARAMS = 10**15
@@ -250,9 +254,6 @@ class Architecture(BaseModel):
             )
         if problems:
             raise ValueError("; ".join(problems))
-        # Imported here: parameters imports this module.
-        from engine.parameters import count_parameters
-
         total = count_parameters(self).total
         if total > MAX_TOTAL_PARAMS:
             raise ValueError(

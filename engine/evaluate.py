@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.architecture import Architecture
-from engine.flops import FlopsPerToken, flops_per_token
-from engine.hardware import Accelerator, Catalog, builtin_catalog
-from engine.memory import (
+from llmscope.engine.architecture import Architecture
+from llmscope.engine.flops import FlopsPerToken, flops_per_token
+from llmscope.engine.hardware import Accelerator, Catalog, builtin_catalog
+from llmscope.engine.memory import (
     GIB,
     ActivationMemory,
     TrainingStateMemory,
@@ -24,10 +24,10 @@ from engine.memory import (
     training_state_bytes,
     weight_bytes,
 )
-from engine.parameters import ParameterCounts, count_parameters
-from engine.scaling import ScalingAssessment, assess
-from engine.scenario import Scenario
-from engine.serving import (
+from llmscope.engine.parameters import ParameterCounts, count_parameters
+from llmscope.engine.scaling import ScalingAssessment, assess
+from llmscope.engine.scenario import Scenario
+from llmscope.engine.serving import (
     USABLE_MEMORY_FRACTION,
     FitStatus,
     ServingEconomics,
@@ -36,7 +36,7 @@ from engine.serving import (
     serving_economics,
     smallest_tensor_parallel,
 )
-from engine.training import (
+from llmscope.engine.training import (
     MAX_SEARCH_ACCELERATORS,
     TrainingEconomics,
     TrainingTargets,

@@ -24,8 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from engine.architecture import Architecture
-from engine.parameters import ParameterCounts
+from llmscope.engine.architecture import Architecture
+from llmscope.engine.parameters import ParameterCounts
 
 RecomputeMode = Literal["none", "selective", "full"]
 

@@ -32,7 +32,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from engine.errors import EngineInputError, describe_validation_error
+from llmscope.engine.errors import EngineInputError, describe_validation_error
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -295,7 +295,7 @@ def _table_id(table_name: str, fields: dict[str, Any], where: str) -> None:
 @functools.cache
 def builtin_catalog() -> Catalog:
     """The catalog bundled with the engine (engine/data/accelerators.toml)."""
-    text = resources.files("engine.data").joinpath("accelerators.toml").read_text("utf-8")
+    text = resources.files("llmscope.engine.data").joinpath("accelerators.toml").read_text("utf-8")
     entries, problems = _entries(tomllib.loads(text), "accelerators.toml")
     accelerators = []
     for accelerator_id, fields in entries.items():

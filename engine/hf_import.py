@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from engine.architecture import Architecture
-from engine.errors import EngineInputError, describe_validation_error
+from llmscope.engine.architecture import Architecture
+from llmscope.engine.errors import EngineInputError, describe_validation_error
 
 _Config = Mapping[str, Any]
 

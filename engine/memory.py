@@ -29,8 +29,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from engine.architecture import Architecture
-from engine.parameters import ParameterCounts
+from llmscope.engine.architecture import Architecture
+from llmscope.engine.parameters import ParameterCounts
 
 WeightDtype = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4"]
 KvDtype = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.architecture import Architecture
+    from llmscope.engine.architecture import Architecture
 
 
 @dataclass(frozen=True, slots=True)

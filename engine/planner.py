@@ -58,11 +58,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from engine.errors import EngineInputError
-from engine.flops import flops_per_token
-from engine.memory import GIB, _OPTIMIZER_BYTES, activation_bytes, training_state_bytes
-from engine.parameters import count_parameters
-from engine.scenario import Scenario
+from llmscope.engine.errors import EngineInputError
+from llmscope.engine.flops import flops_per_token
+from llmscope.engine.memory import _OPTIMIZER_BYTES, GIB, activation_bytes, training_state_bytes
+from llmscope.engine.parameters import count_parameters
+from llmscope.engine.scenario import Scenario
 
 RECOMPUTE_MODES: tuple[str, ...] = ("none", "selective", "full")
 ZERO_STAGES: tuple[int, ...] = (0, 1, 2, 3)

@@ -35,7 +35,7 @@ from typing import Literal
 
 import numpy as np
 
-from engine.errors import EngineInputError
+from llmscope.engine.errors import EngineInputError
 
 LAW_IDS = ("besiroglu2024", "hoffmann2022", "kaplan2020", "deepseek2024")
 VIEWS = ("frontier", "loss_vs_params", "isoflop")

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from engine.architecture import Architecture
-from engine.errors import EngineInputError, describe_validation_error
+from llmscope.engine.architecture import Architecture
+from llmscope.engine.errors import EngineInputError, describe_validation_error
 
 Dtype = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4"]
 _FROZEN = ConfigDict(frozen=True, extra="forbid", validate_default=True)

@@ -39,19 +39,19 @@ import math
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from engine.architecture import Architecture
-from engine.errors import EngineInputError
-from engine.flops import attention_flops_per_token, decode_attention_flops_per_token
-from engine.memory import (
+from llmscope.engine.architecture import Architecture
+from llmscope.engine.errors import EngineInputError
+from llmscope.engine.flops import attention_flops_per_token, decode_attention_flops_per_token
+from llmscope.engine.memory import (
+    WeightMemory,
     bytes_per_element,
     kv_cache_bytes,
     kv_elements_per_token_per_layer,
-    WeightMemory,
     quantized_bytes,
     weight_bytes,
 )
-from engine.parameters import ParameterCounts
-from engine.scenario import ServingSetup
+from llmscope.engine.parameters import ParameterCounts
+from llmscope.engine.scenario import ServingSetup
 
 USABLE_MEMORY_FRACTION = 0.9
 """Share of accelerator memory for weights + KV (vLLM's default gpu_memory_utilization)."""

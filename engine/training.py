@@ -26,7 +26,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from engine.errors import EngineInputError
+from llmscope.engine.errors import EngineInputError
 
 SECONDS_PER_HOUR = 3600.0
 HOURS_PER_YEAR = 24.0 * 365.25  # Julian year, as accelerator-years are usually quoted

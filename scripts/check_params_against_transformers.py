@@ -35,9 +35,9 @@ import torch
 import transformers
 from transformers import AutoConfig, AutoModelForCausalLM
 
-from engine.errors import EngineInputError
-from engine.hf_import import FAMILIES, architecture_from_hf_config
-from engine.parameters import count_parameters
+from llmscope.engine.errors import EngineInputError
+from llmscope.engine.hf_import import FAMILIES, architecture_from_hf_config
+from llmscope.engine.parameters import count_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "hf_configs"

@@ -15,9 +15,9 @@ import json
 import sys
 from pathlib import Path
 
-from engine.hf_import import architecture_from_hf_config
-from engine.scenario import Scenario
-from tui.presets import preset_from_text, scenario_to_toml
+from llmscope.engine.hf_import import architecture_from_hf_config
+from llmscope.engine.scenario import Scenario
+from llmscope.presets.files import preset_from_text, scenario_to_toml
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODELS_JSON = ROOT.parent / "shared" / "reference" / "models.json"

@@ -1,4 +1,4 @@
-"""Shared fixtures: the checked reference facts beside the repository (shared/reference)."""
+"""Shared fixtures: the checked reference facts in tests/data (each entry with its source)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-# CI checks the repository out with shared/ beside it; so does the development machine.
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference"
+# The facts live in the repository, so that a fresh clone tests itself (tests/data/README.md).
+REFERENCE_DIR = Path(__file__).resolve().parent / "data"
 HF_CONFIGS_DIR = Path(__file__).resolve().parent / "fixtures" / "hf_configs"
 
 
@@ -18,15 +18,15 @@ def reference_dir() -> Path:
     """The folder of reference facts; a clear failure (not a skip) when it is missing."""
     if not (REFERENCE_DIR / "models.json").is_file():
         pytest.fail(
-            f"reference facts not found at {REFERENCE_DIR}: the tests need the shared/reference "
-            "folder beside the repository (shared/reference/models.json)"
+            f"reference facts not found at {REFERENCE_DIR}: tests/data is part of the repository "
+            "(tests/data/models.json)"
         )
     return REFERENCE_DIR
 
 
 @pytest.fixture(scope="session")
 def reference_models(reference_dir: Path) -> list[dict[str, Any]]:
-    """The model entries of shared/reference/models.json."""
+    """The model entries of tests/data/models.json."""
     return json.loads((reference_dir / "models.json").read_text(encoding="utf-8"))["models"]
 
 

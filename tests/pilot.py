@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.app import LlmscopeApp
-from tui.widgets.builder import FieldEditor
+from llmscope.tui.app import LlmscopeApp
+from llmscope.tui.widgets.builder import FieldEditor
 
 
 @pytest.fixture

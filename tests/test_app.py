@@ -11,17 +11,10 @@ from __future__ import annotations
 import gc
 import random
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
-from textual import events
-from textual.widgets import DataTable, Input, OptionList, Static
-
-from engine.architecture import MLA_FIELDS, Architecture
-from engine.evaluate import evaluate
-from engine.hardware import load_catalog
-from engine.scenario import SECTIONS, Scenario
+import tomllib
 from pilot import (  # noqa: F401 (hermetic is a fixture)
     error_text,
     field_text,
@@ -33,15 +26,22 @@ from pilot import (  # noqa: F401 (hermetic is a fixture)
     step,
     type_into,
 )
-from tui import paths
-from tui.app import LlmscopeApp
-from tui.commands import LlmscopeCommands
-from tui.numbers import format_count
-from tui.screens.help import HelpScreen
-from tui.screens.planner import PlannerScreen
-from tui.screens.presets import ConfirmScreen, OpenPresetScreen, SavePresetScreen
-from tui.widgets.builder import GROUPS, MODEL_GROUPS, FieldEditor, field_label
-from tui.widgets.hardware import HardwarePicker
+from textual import events
+from textual.widgets import DataTable, Input, OptionList, Static
+
+from llmscope.engine.architecture import MLA_FIELDS, Architecture
+from llmscope.engine.evaluate import evaluate
+from llmscope.engine.hardware import load_catalog
+from llmscope.engine.scenario import SECTIONS, Scenario
+from llmscope.presets import paths
+from llmscope.presets.numbers import format_count
+from llmscope.tui.app import LlmscopeApp
+from llmscope.tui.commands import LlmscopeCommands
+from llmscope.tui.screens.help import HelpScreen
+from llmscope.tui.screens.planner import PlannerScreen
+from llmscope.tui.screens.presets import ConfirmScreen, OpenPresetScreen, SavePresetScreen
+from llmscope.tui.widgets.builder import GROUPS, MODEL_GROUPS, FieldEditor, field_label
+from llmscope.tui.widgets.hardware import HardwarePicker
 
 NARROW = (80, 24)
 WIDE = (160, 48)
@@ -96,10 +96,10 @@ async def test_typing_a_layer_count_changes_the_scenario_and_the_readouts():
 
 async def test_starting_evaluates_the_scenario_once_not_once_per_field(monkeypatch):
     """Each field echoes its text as a change when mounted; those echoes are not edits."""
-    import tui.app
+    import llmscope.tui.app
 
     calls = []
-    monkeypatch.setattr(tui.app, "evaluate", lambda *a, **k: calls.append(1) or evaluate(*a, **k))
+    monkeypatch.setattr(llmscope.tui.app, "evaluate", lambda *a, **k: calls.append(1) or evaluate(*a, **k))
     app = LlmscopeApp()
     async with app.run_test(size=NARROW) as pilot:
         await pilot.pause()
@@ -456,7 +456,7 @@ async def test_export_writes_markdown_and_json_into_the_working_directory(hermet
 
 
 def test_help_names_every_key_the_app_binds():
-    from tui.screens.help import READOUTS_HELP
+    from llmscope.tui.screens.help import READOUTS_HELP
 
     keys_table = READOUTS_HELP.split("## Keys", 1)[1].split("\n## ", 1)[0]
     rows = [line.split("|")[1] for line in keys_table.splitlines() if line.startswith("| ")]
@@ -705,7 +705,7 @@ async def test_palette_quit_asks_when_there_are_unsaved_edits():
 
 def bound_keys() -> list[str]:
     """Every key the app and its fields bind, and the keys that move between widgets."""
-    from tui.widgets.curves import CurvesPane
+    from llmscope.tui.widgets.curves import CurvesPane
 
     keys: set[str] = set()
     for owner in (LlmscopeApp, FieldEditor, HardwarePicker, HelpScreen, CurvesPane, PlannerScreen):

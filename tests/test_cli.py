@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.hf_import import architecture_from_hf_config
-from engine.parameters import count_parameters
-from tui.cli import main
-from tui.presets import load_preset
+from llmscope.engine.hf_import import architecture_from_hf_config
+from llmscope.engine.parameters import count_parameters
+from llmscope.presets.files import load_preset
+from llmscope.tui.cli import main
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "hf_configs"
 HF_FIXTURES = sorted(FIXTURES.glob("*.json"))
@@ -190,7 +190,7 @@ def test_broken_preset_file_and_unknown_option(capsys, tmp_path):
 def test_console_script_prints_no_traceback(tmp_path):
     env = {"LLMSCOPE_CONFIG_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "show", str(tmp_path / "x.json")],
+        [sys.executable, "-m", "llmscope.tui.cli", "show", str(tmp_path / "x.json")],
         capture_output=True,
         text=True,
         env=env,
@@ -199,7 +199,7 @@ def test_console_script_prints_no_traceback(tmp_path):
     assert done.returncode == 2
     assert done.stderr.startswith("llmscope: error: ") and done.stderr.count("\n") == 1
     done = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "show", "gpt2-xl", "--json"],
+        [sys.executable, "-m", "llmscope.tui.cli", "show", "gpt2-xl", "--json"],
         capture_output=True,
         text=True,
         env=env,
@@ -299,16 +299,16 @@ def test_diff_text_and_json(capsys):
 
 
 def test_open_without_the_app_is_one_line(capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "tui.app", None)  # import fails as if the module were absent
+    monkeypatch.setitem(sys.modules, "llmscope.tui.app", None)  # import fails as if the module were absent
     status, out, err = run(capsys, "llama2-7b")
-    assert_one_line_error(status, out, err, "tui.app is missing")
+    assert_one_line_error(status, out, err, "llmscope.tui.app is missing")
 
 
 def test_open_passes_the_preset_to_the_app(capsys, monkeypatch, tmp_path):
     calls = []
-    fake = types.ModuleType("tui.app")
+    fake = types.ModuleType("llmscope.tui.app")
     fake.run_app = lambda **kwargs: calls.append(kwargs)
-    monkeypatch.setitem(sys.modules, "tui.app", fake)
+    monkeypatch.setitem(sys.modules, "llmscope.tui.app", fake)
     assert main(["--presets", str(tmp_path), "llama2-70b"]) == 0
     (kwargs,) = calls
     assert kwargs["preset"].name == "llama2-70b"
@@ -323,9 +323,9 @@ def test_the_collector_held_off_by_the_console_script_is_back_for_commands_not_t
     # tui/console.py turns it off before the imports; the app turns it on after its first frame
     # (tests/test_app.py), every other command as soon as its arguments are read.
     seen = []
-    fake = types.ModuleType("tui.app")
+    fake = types.ModuleType("llmscope.tui.app")
     fake.run_app = lambda **kwargs: seen.append(gc.isenabled())
-    monkeypatch.setitem(sys.modules, "tui.app", fake)
+    monkeypatch.setitem(sys.modules, "llmscope.tui.app", fake)
     try:
         gc.disable()
         assert main([]) == 0 and seen == [False]

@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 from textual.app import App, ComposeResult
 from textual.color import Color
 
-from engine.evaluate import evaluate
-from engine.hf_import import architecture_from_hf_config
-from engine.scaling import LAW_IDS, VIEWS
-from engine.scenario import Scenario
-from tui.themes import THEME_VARIABLE_DEFAULTS, load_themes
-from tui.widgets.curves import (
+from llmscope.engine.evaluate import evaluate
+from llmscope.engine.hf_import import architecture_from_hf_config
+from llmscope.engine.scaling import LAW_IDS, VIEWS
+from llmscope.engine.scenario import Scenario
+from llmscope.tui.themes import THEME_VARIABLE_DEFAULTS, load_themes
+from llmscope.tui.widgets.curves import (
     PINNED_MARKER,
     POINT_MARKER,
     CurvesPane,
@@ -31,9 +31,9 @@ from tui.widgets.curves import (
 
 @pytest.fixture(scope="module")
 def llama_3_8b() -> Scenario:
-    path = Path(__file__).resolve().parents[2] / "shared" / "reference" / "models.json"
+    path = Path(__file__).resolve().parent / "data" / "models.json"
     if not path.exists():
-        pytest.fail(f"reference facts not found at {path}: shared/ must sit beside the repository")
+        pytest.fail(f"reference facts not found at {path}: tests/data is part of the repository")
     model = next(m for m in json.loads(path.read_text())["models"] if m["id"] == "llama-3-8b")
     arch = architecture_from_hf_config(model["raw_config"], name=model["name"])
     # Llama 3 8B was trained on over 15T tokens (Llama 3 model card).
@@ -241,8 +241,8 @@ async def test_switching_theme_recolours_the_curve(llama_3_8b):
 
 
 async def test_a_scenario_the_law_cannot_place_is_explained_not_raised(llama_3_8b, monkeypatch):
-    from engine.errors import EngineInputError
-    from tui.widgets import curves
+    from llmscope.engine.errors import EngineInputError
+    from llmscope.tui.widgets import curves
 
     def refuse(*args, **kwargs):
         raise EngineInputError("params_non_embedding: must be greater than 0 (got 0)")
@@ -262,7 +262,7 @@ async def test_a_mixture_of_experts_is_plotted_where_its_figures_place_it():
     """Mixtral 8x7B: 46.7B parameters, 12.9B active (Jiang et al. 2024). The laws place it by
     its active parameters (C = 6 N D counts what each token uses); the plotted point must stand
     at the compute shown beside it, not at 6 x total x D."""
-    path = Path(__file__).resolve().parents[2] / "shared" / "reference" / "models.json"
+    path = Path(__file__).resolve().parent / "data" / "models.json"
     model = next(m for m in json.loads(path.read_text())["models"] if m["id"] == "mixtral-8x7b-v0.1")
     scenario = Scenario(
         model=architecture_from_hf_config(model["raw_config"]), training={"tokens": 2e12}

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tui import detect
-from tui.detect import (
+from llmscope.presets import detect
+from llmscope.presets.detect import (
     LocalBox,
     detect_local_accelerators,
     match_accelerator,
@@ -61,8 +61,8 @@ def test_h100_label_reads_as_the_issue_describes(catalog):
 
 
 def test_cluster_updates_make_the_scenario_this_box(catalog):
-    from engine.scenario import Scenario
-    from tui.detect import cluster_updates
+    from llmscope.engine.scenario import Scenario
+    from llmscope.presets.detect import cluster_updates
 
     box = summarize(parse_nvidia_smi_csv(read("nvidia_smi_8x_h200.csv")))
     cluster = Scenario().with_values(cluster_updates(box)).cluster

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import Architecture, EngineInputError, Scenario, evaluate
-from engine.hf_import import architecture_from_hf_config
+from llmscope.engine import Architecture, EngineInputError, Scenario, evaluate
+from llmscope.engine.hf_import import architecture_from_hf_config
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parent / "data"
 
 # Keys that existed before training/serving/scaling joined the readout; scripts rely on them.
 ORIGINAL_KEYS = {
@@ -38,7 +38,7 @@ PROMISED_KEYS = {
 @pytest.fixture(scope="module")
 def reference() -> Path:
     if not (REFERENCE / "models.json").exists():
-        pytest.fail(f"reference facts missing: expected {REFERENCE} (shared/ beside the repo)")
+        pytest.fail(f"reference facts missing: expected {REFERENCE} (tests/data in the repository)")
     return REFERENCE
 
 
@@ -229,7 +229,7 @@ def test_time_falls_and_cost_does_not_rise_with_more_accelerators(a, b):
 
 
 def test_a_user_catalog_overrides_the_builtin_price_and_memory(tmp_path):
-    from engine.hardware import load_catalog
+    from llmscope.engine.hardware import load_catalog
 
     user_file = tmp_path / "accelerators.toml"
     user_file.write_text(

@@ -10,19 +10,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.architecture import Architecture
-from engine.flops import attention_flops_per_token, flops_per_token, mean_attended_positions
-from engine.hf_import import architecture_from_hf_config
-from engine.memory import (
+from llmscope.engine.architecture import Architecture
+from llmscope.engine.flops import (
+    attention_flops_per_token,
+    flops_per_token,
+    mean_attended_positions,
+)
+from llmscope.engine.hf_import import architecture_from_hf_config
+from llmscope.engine.memory import (
     activation_bytes,
     kv_cache_bytes,
     kv_cache_bytes_per_token,
     training_state_bytes,
     weight_bytes,
 )
-from engine.parameters import count_parameters
+from llmscope.engine.parameters import count_parameters
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parent / "data"
 
 
 def _models() -> dict[str, dict]:

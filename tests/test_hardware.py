@@ -1,21 +1,20 @@
-"""Accelerator catalog: a datasheet check of every entry against shared/reference/hardware.json,
+"""Accelerator catalog: a datasheet check of every entry against tests/data/hardware.json,
 the dense-not-sparse rule, peak_flops fallbacks, and the user's override file."""
 
 from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
-
 import tempfile
+from pathlib import Path
 
 import pytest
 import tomli_w
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.errors import EngineInputError
-from engine.hardware import (
+from llmscope.engine.errors import EngineInputError
+from llmscope.engine.hardware import (
     Accelerator,
     Catalog,
     CatalogLoad,
@@ -24,7 +23,7 @@ from engine.hardware import (
     load_catalog,
 )
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parent / "data"
 
 # Reference id -> catalog id. Every reference entry must appear here (checked below).
 REF_TO_CATALOG = {
@@ -100,7 +99,7 @@ REQUIRED_IDS = {
 @pytest.fixture(scope="module")
 def reference() -> Path:
     if not (REFERENCE / "hardware.json").exists():
-        pytest.fail(f"reference facts missing: expected {REFERENCE} (shared/ beside the repo)")
+        pytest.fail(f"reference facts missing: expected {REFERENCE} (tests/data in the repository)")
     return REFERENCE
 
 

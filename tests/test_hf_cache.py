@@ -9,20 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from engine.parameters import count_parameters
-from tui.hf_cache import (
+from llmscope.engine.parameters import count_parameters
+from llmscope.presets.hf_cache import (
     find_cached_models,
     hub_cache_dir,
     load_cached_architecture,
 )
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="module")
 def models() -> dict[str, dict]:
     if not REFERENCE.is_dir():
-        pytest.fail(f"reference facts not found at {REFERENCE} (shared/ beside the repository)")
+        pytest.fail(f"reference facts not found at {REFERENCE} (tests/data in the repository)")
     data = json.loads((REFERENCE / "models.json").read_text())
     return {m["id"]: m for m in data["models"]}
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import EngineInputError
-from engine.hf_import import FAMILIES, architecture_from_hf_config
-from engine.parameters import count_parameters
+from llmscope.engine.errors import EngineInputError
+from llmscope.engine.hf_import import FAMILIES, architecture_from_hf_config
+from llmscope.engine.parameters import count_parameters
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "hf_configs"
 SUPPORTED = (

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tui.numbers import (
+from llmscope.presets.numbers import (
     format_bytes,
     format_count,
     format_seconds,

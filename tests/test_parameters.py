@@ -2,7 +2,7 @@
 for every valid architecture (hypothesis).
 
 Exact counts come from two places that ran transformers on the meta device, never from this code:
-`computed_*_hf_impl` in shared/reference/models.json, and the table that
+`computed_*_hf_impl` in tests/data/models.json, and the table that
 scripts/check_params_against_transformers.py printed into tests/fixtures/hf_configs/README.md.
 """
 
@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from engine.architecture import MAX_TOTAL_PARAMS, Architecture
-from engine.errors import describe_validation_error
-from engine.hf_import import architecture_from_hf_config
-from engine.parameters import ParameterCounts, count_parameters
+from llmscope.engine.architecture import MAX_TOTAL_PARAMS, Architecture
+from llmscope.engine.errors import describe_validation_error
+from llmscope.engine.hf_import import architecture_from_hf_config
+from llmscope.engine.parameters import ParameterCounts, count_parameters
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "hf_configs"
 COMPONENTS = (
@@ -507,8 +507,8 @@ def test_unknown_fields_are_refused_by_name():
 def test_a_setting_the_design_ignores_changes_no_number(setting: str, value: int):
     """`ignored_fields` is what the app marks "not used" and presets leave out: for a dense
     model with standard attention, changing one changes no count, KV cache or FLOPs."""
-    from engine.evaluate import evaluate
-    from engine.scenario import Scenario
+    from llmscope.engine.evaluate import evaluate
+    from llmscope.engine.scenario import Scenario
 
     base = Scenario()
     assert setting in base.model.ignored_fields
@@ -522,7 +522,7 @@ def test_a_setting_the_design_ignores_changes_no_number(setting: str, value: int
 def test_a_dense_model_becomes_a_mixture_of_experts_one_setting_at_a_time():
     """An editor changes one setting per step, and each step must be a valid model: the MoE
     settings are accepted while there are no experts, and the expert count then applies them."""
-    from engine.scenario import Scenario
+    from llmscope.engine.scenario import Scenario
 
     scenario = Scenario()
     for key, value in (("experts_per_token", 2), ("expert_intermediate_size", 14336),

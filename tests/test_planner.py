@@ -15,29 +15,29 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.errors import EngineInputError
-from engine.evaluate import evaluate
-from engine.flops import flops_per_token
-from engine.hardware import find_accelerator
-from engine.hf_import import architecture_from_hf_config
-from engine.memory import GIB, activation_bytes, training_state_bytes
-from engine.parameters import count_parameters
-from engine.planner import (
+from llmscope.engine.errors import EngineInputError
+from llmscope.engine.evaluate import evaluate
+from llmscope.engine.flops import flops_per_token
+from llmscope.engine.hardware import find_accelerator
+from llmscope.engine.hf_import import architecture_from_hf_config
+from llmscope.engine.memory import GIB, activation_bytes, training_state_bytes
+from llmscope.engine.parameters import count_parameters
+from llmscope.engine.planner import (
     DEFAULT_COMPUTE_EFFICIENCY,
     candidate_grid,
     evaluate_layout,
     plan_updates,
     search_plans,
 )
-from engine.scenario import Scenario
+from llmscope.engine.scenario import Scenario
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="module")
 def reference() -> Path:
     if not REFERENCE.is_dir():
-        pytest.fail(f"reference facts not found at {REFERENCE} (shared/ beside the repository)")
+        pytest.fail(f"reference facts not found at {REFERENCE} (tests/data in the repository)")
     return REFERENCE
 
 
@@ -357,7 +357,7 @@ def test_bloom_layout_reproduces_its_published_throughput(reference):
     TP 4 x PP 12 x DP 8, micro-batch 2, 2,048 x 2,048-token batches, ZeRO-1, activation
     checkpointing). DEFAULT_COMPUTE_EFFICIENCY was fitted to this run; the test keeps the step-time
     model and that fit in step."""
-    from engine.architecture import Architecture
+    from llmscope.engine.architecture import Architecture
 
     runs = {r["id"]: r for r in json.loads((REFERENCE / "training_runs.json").read_text())["runs"]}
     bloom_run = runs["bloom-176b"]
@@ -463,7 +463,7 @@ class _Host:
             results: list = []
 
             def on_mount(self) -> None:
-                from tui.screens.planner import PlannerScreen
+                from llmscope.tui.screens.planner import PlannerScreen
 
                 self.push_screen(PlannerScreen(sc, search), self.results.append)
 
@@ -511,7 +511,7 @@ async def test_screen_escape_changes_nothing_and_no_fit_shows_the_message():
 def _plan_args(*argv: str):
     import argparse
 
-    from tui.plan_command import register
+    from llmscope.tui.plan_command import register
 
     parser = argparse.ArgumentParser(prog="llmscope")
     register(parser.add_subparsers())
@@ -550,7 +550,7 @@ def test_plan_command_text_and_no_fit_status():
 def test_plan_command_this_box_and_bad_input():
     import io
 
-    from tui.detect import LocalBox
+    from llmscope.presets.detect import LocalBox
 
     box = LocalBox(8, "nvidia-h200-sxm", "NVIDIA H200", 143771, "this box: 8 x NVIDIA H200", False)
     args = _plan_args("m", "--this-box", "--json")
@@ -566,7 +566,7 @@ def test_plan_command_this_box_and_bad_input():
 
 
 def test_plan_command_set_overrides():
-    pytest.importorskip("tui.presets")
+    pytest.importorskip("llmscope.presets")
     import io
 
     args = _plan_args("m", "--json", "--set", "cluster.count=16", "--set", "training.tokens=1e12")
@@ -580,8 +580,8 @@ def test_plan_command_set_overrides():
 
 
 def test_grid_stays_bounded_for_many_divisors():
-    from engine.architecture import Architecture
-    from engine.planner import MAX_CANDIDATES
+    from llmscope.engine.architecture import Architecture
+    from llmscope.engine.planner import MAX_CANDIDATES
 
     # 83,160 layers and experts and a batch of 73,513,440 all have over 100 divisors
     arch = Architecture(

@@ -11,29 +11,24 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.errors import EngineInputError
-from engine.parameters import count_parameters
-from engine.scenario import SECTIONS, Scenario, all_keys
-from tui import presets
-from tui.presets import (
+from llmscope.engine.errors import EngineInputError
+from llmscope.engine.parameters import count_parameters
+from llmscope.engine.scenario import SECTIONS, Scenario, all_keys
+from llmscope.presets import files
+from llmscope.presets import session as preset_session
+from llmscope.presets import settings as preset_settings
+from llmscope.presets.errors import PresetError, PresetExistsError
+from llmscope.presets.files import (
     MAX_PRESET_BYTES,
-    PresetError,
-    PresetExistsError,
-    bundled_dir,
-    display_safe,
-    find_preset,
-    format_setting,
-    list_presets,
     load_preset,
-    load_session,
-    parse_setting,
-    plain_safe,
     preset_from_text,
     save_preset,
-    save_session,
     scenario_to_toml,
-    search_path,
 )
+from llmscope.presets.library import bundled_dir, find_preset, list_presets, search_path
+from llmscope.presets.safe_text import display_safe, plain_safe
+from llmscope.presets.session import load_session, save_session
+from llmscope.presets.settings import format_setting, parse_setting
 
 BUNDLED = [
     "gpt2-xl",
@@ -81,9 +76,9 @@ def hermetic(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def reference_models() -> dict[str, dict]:
-    path = Path(__file__).resolve().parents[2] / "shared" / "reference" / "models.json"
+    path = Path(__file__).resolve().parent / "data" / "models.json"
     if not path.is_file():
-        pytest.fail(f"reference facts missing: expected {path} (shared/ beside the repository)")
+        pytest.fail(f"reference facts missing: expected {path} (tests/data in the repository)")
     return {m["id"]: m for m in json.loads(path.read_text())["models"]}
 
 
@@ -127,7 +122,7 @@ def test_bundled_training_figures_match_the_scenario(name):
 
 def _value_strategy(section: str, name: str):
     info = SECTIONS[section].model_fields[name]
-    kind, choices, nullable = presets._field_kind(info.annotation)
+    kind, choices, nullable = preset_settings._field_kind(info.annotation)
     bounds = {}
     for item in info.metadata:
         for attr in ("ge", "gt", "le", "lt", "min_length", "max_length"):
@@ -301,7 +296,7 @@ def test_oversized_file_is_rejected_before_parsing(tmp_path, monkeypatch):
     def no_parse(*_args, **_kwargs):  # pragma: no cover - must not run
         raise AssertionError("parsed an oversized file")
 
-    monkeypatch.setattr(presets.tomllib, "loads", no_parse)
+    monkeypatch.setattr(files.tomllib, "loads", no_parse)
     with pytest.raises(PresetError, match="too large"):
         load_preset(path)
 
@@ -361,7 +356,7 @@ def test_interrupted_replace_leaves_the_old_file_intact(tmp_path, monkeypatch):
     def crash(*_args):
         raise OSError("disk vanished")
 
-    monkeypatch.setattr(presets.os, "replace", crash)
+    monkeypatch.setattr(files.os, "replace", crash)
     with pytest.raises(OSError):
         save_preset(Scenario().with_value("cluster.count", 16), tmp_path, "keep", overwrite=True)
     assert path.read_bytes() == before
@@ -375,7 +370,7 @@ def test_interrupted_write_leaves_the_old_file_intact(tmp_path, monkeypatch):
     def crash(_fd):
         raise OSError("power cut")
 
-    monkeypatch.setattr(presets.os, "fsync", crash)
+    monkeypatch.setattr(files.os, "fsync", crash)
     with pytest.raises(OSError):
         save_preset(Scenario().with_value("cluster.count", 16), tmp_path, "keep", overwrite=True)
     assert path.read_bytes() == before
@@ -496,7 +491,7 @@ def test_session_round_trip_and_broken_session(hermetic):
     assert load_session() == (scenario, "llama2-7b")
     save_session(scenario, None)
     assert load_session() == (scenario, None)
-    presets.session_file().write_text("[model\n")
+    preset_session.session_file().write_text("[model\n")
     assert load_session() is None
 
 
@@ -508,7 +503,7 @@ def test_display_safe_is_literal_in_rich_and_textual(text):
     from rich.text import Text
     from textual.content import Content
 
-    from tui.presets import ZERO_WIDTH
+    from llmscope.presets.safe_text import ZERO_WIDTH
 
     shown = display_safe(text)
     assert Text.from_markup(shown).plain.replace(ZERO_WIDTH, "") == plain_safe(text)
@@ -521,8 +516,8 @@ def test_display_safe_is_literal_in_rich_and_textual(text):
 
 from textual.app import App  # noqa: E402
 
-from tui.presets import PresetEntry  # noqa: E402
-from tui.screens.presets import (  # noqa: E402
+from llmscope.presets.library import PresetEntry  # noqa: E402
+from llmscope.tui.screens.presets import (  # noqa: E402
     ConfirmScreen,
     OpenPresetScreen,
     SavePresetScreen,

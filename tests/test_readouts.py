@@ -1,7 +1,7 @@
 """The readouts pane shows real scenarios' figures, formatted, with fit colours and compare deltas.
 
 Expected strings are derived here from the exact parameter counts recorded in
-shared/reference/models.json (transformers on the meta device), not from the pane's formatter.
+tests/data/models.json (transformers on the meta device), not from the pane's formatter.
 """
 
 from __future__ import annotations
@@ -14,19 +14,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 from textual.app import App, ComposeResult
 
-from engine.evaluate import evaluate
-from engine.hf_import import architecture_from_hf_config
-from engine.scenario import Scenario
-from tui.themes import THEME_VARIABLE_DEFAULTS, load_themes
-from tui.widgets.bars import MemoryBar, bar_cells
-from tui.widgets.readouts import ReadoutsPane
+from llmscope.engine.evaluate import evaluate
+from llmscope.engine.hf_import import architecture_from_hf_config
+from llmscope.engine.scenario import Scenario
+from llmscope.tui.themes import THEME_VARIABLE_DEFAULTS, load_themes
+from llmscope.tui.widgets.bars import MemoryBar, bar_cells
+from llmscope.tui.widgets.readouts import ReadoutsPane
 
 
 @pytest.fixture(scope="module")
 def reference() -> Path:
-    path = Path(__file__).resolve().parents[2] / "shared" / "reference"
+    path = Path(__file__).resolve().parent / "data"
     if not (path / "models.json").exists():
-        pytest.fail(f"reference facts not found at {path}: shared/ must sit beside the repository")
+        pytest.fail(f"reference facts not found at {path}: tests/data is part of the repository")
     return path
 
 
@@ -209,7 +209,7 @@ async def test_compare_lines_fit_78_columns(models):
 
 
 async def test_uncertain_catalog_figures_are_marked(models):
-    from engine.hardware import builtin_catalog
+    from llmscope.engine.hardware import builtin_catalog
 
     uncertain = [acc for acc in builtin_catalog() if "memory_gb" in acc.uncertain]
     assert uncertain, "the catalog marks some accelerators' memory as unconfirmed"

@@ -29,7 +29,7 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 
 def test_readme_documents_json_keys_the_engine_produces():
-    from engine import Scenario, evaluate
+    from llmscope.engine import Scenario, evaluate
 
     readme = (ROOT / "README.md").read_text()
     table = readme.split("Stable `--json` keys", 1)[1].split("\n- ", 1)[0]

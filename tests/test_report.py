@@ -7,10 +7,11 @@ import json
 
 import pytest
 
-from engine.evaluate import evaluate
-from engine.scenario import Scenario
-from tui import report
-from tui.presets import bundled_dir, load_preset
+from llmscope.engine.evaluate import evaluate
+from llmscope.engine.scenario import Scenario
+from llmscope.presets import report
+from llmscope.presets.files import load_preset
+from llmscope.presets.library import bundled_dir
 
 
 @pytest.fixture(autouse=True)

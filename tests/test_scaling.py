@@ -1,7 +1,7 @@
 """Scaling laws against their papers' coefficients and Chinchilla's and GPT-3's published runs.
 
-Sources: shared/reference/scaling_laws.json (coefficients, each with where it was checked) and
-shared/reference/training_runs.json (Chinchilla 70B on 1.4T tokens; GPT-3 175B on 300B tokens).
+Sources: tests/data/scaling_laws.json (coefficients, each with where it was checked) and
+tests/data/training_runs.json (Chinchilla 70B on 1.4T tokens; GPT-3 175B on 300B tokens).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.errors import EngineInputError
-from engine.scaling import (
+from llmscope.engine.errors import EngineInputError
+from llmscope.engine.scaling import (
     HOFFMANN_INCONSISTENCY_NOTE,
     KAPLAN2020_PUBLISHED_PARAMS_EXPONENT,
     LAW_IDS,
@@ -40,9 +40,9 @@ CHINCHILLA_FAMILY = ("besiroglu2024", "hoffmann2022")
 
 @pytest.fixture(scope="module")
 def reference() -> Path:
-    path = Path(__file__).resolve().parents[2] / "shared" / "reference"
+    path = Path(__file__).resolve().parent / "data"
     if not (path / "scaling_laws.json").is_file():
-        pytest.fail(f"reference facts not found at {path}: shared/ must sit beside the repository")
+        pytest.fail(f"reference facts not found at {path}: tests/data is part of the repository")
     return path
 
 

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.architecture import Architecture
-from engine.hardware import find_accelerator
-from engine.hf_import import architecture_from_hf_config
-from engine.parameters import count_parameters
-from engine.scenario import ServingSetup
-from engine.serving import (
+from llmscope.engine.architecture import Architecture
+from llmscope.engine.hardware import find_accelerator
+from llmscope.engine.hf_import import architecture_from_hf_config
+from llmscope.engine.parameters import count_parameters
+from llmscope.engine.scenario import ServingSetup
+from llmscope.engine.serving import (
     USABLE_MEMORY_FRACTION,
     compute_dtype,
     expert_fraction_read,
@@ -26,13 +26,13 @@ from engine.serving import (
     weight_bytes_read,
 )
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="module")
 def reference() -> Path:
     if not (REFERENCE / "models.json").exists():
-        pytest.fail(f"reference facts missing: expected {REFERENCE} (shared/ beside the repo)")
+        pytest.fail(f"reference facts missing: expected {REFERENCE} (tests/data in the repository)")
     return REFERENCE
 
 
@@ -64,7 +64,7 @@ class _Datasheet:
 
 
 def _accelerator(reference: Path, accelerator_id: str):
-    # The catalog entry; its memory and bandwidth must agree with the datasheet in shared/reference.
+    # The catalog entry; its memory and bandwidth must agree with the datasheet in tests/data.
     row = {h["id"]: h for h in _json(reference, "hardware.json")["hardware"]}[accelerator_id]
     accelerator = find_accelerator(accelerator_id)
     assert accelerator.memory_bandwidth_gbs == pytest.approx(row["memory_bandwidth_tbs"] * 1000)
@@ -245,7 +245,7 @@ def test_unknown_price_gives_none():
 
 
 def test_an_accelerator_without_bf16_throughput_is_a_clear_error():
-    from engine.errors import EngineInputError
+    from llmscope.engine.errors import EngineInputError
 
     no_bf16 = _Datasheet(32, 900, None, None, 15.7)
     with pytest.raises(EngineInputError, match="bf16"):

@@ -10,14 +10,13 @@ the new pictures before committing them.
 
 from __future__ import annotations
 
-
 import pytest
+from pilot import error_text, field_text, hermetic, is_focused, is_invalid, step, type_into  # noqa: F401 (fixture)
 from textual.widgets import Input, Static, Tabs
 
-from engine.scenario import Scenario
-from tui.app import LlmscopeApp
-from tui.presets import find_preset
-from pilot import error_text, field_text, hermetic, is_focused, is_invalid, step, type_into  # noqa: F401 (fixture)
+from llmscope.engine.scenario import Scenario
+from llmscope.presets.library import find_preset
+from llmscope.tui.app import LlmscopeApp
 
 NARROW = (80, 24)
 WIDE = (160, 48)

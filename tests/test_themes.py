@@ -11,8 +11,8 @@ from textual.app import App, ComposeResult
 from textual.color import Color
 from textual.widgets import Static
 
-from tui import themes
-from tui.themes import (
+from llmscope.tui import themes
+from llmscope.tui.themes import (
     APP_VARIABLES,
     THEME_VARIABLE_DEFAULTS,
     default_theme_name,
@@ -174,7 +174,7 @@ def config_dir(tmp_path, monkeypatch):
 
 
 def test_theme_choice_round_trips_and_keeps_other_settings(config_dir):
-    from tui.paths import settings_file
+    from llmscope.presets.paths import settings_file
 
     assert saved_theme_name() is None
     settings_file().parent.mkdir(parents=True, exist_ok=True)
@@ -191,7 +191,7 @@ def test_theme_choice_round_trips_and_keeps_other_settings(config_dir):
 
 
 def test_a_broken_settings_file_is_neither_trusted_nor_overwritten(config_dir):
-    from tui.paths import settings_file
+    from llmscope.presets.paths import settings_file
 
     config_dir.mkdir(parents=True)
     settings_file().write_text("theme = \n")

@@ -1,4 +1,4 @@
-"""Training economics against published runs (shared/reference/training_runs.json), properties."""
+"""Training economics against published runs (tests/data/training_runs.json), properties."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from engine.architecture import Architecture
-from engine.errors import EngineInputError
-from engine.evaluate import evaluate
-from engine.flops import flops_per_token
-from engine.hardware import builtin_catalog, find_accelerator
-from engine.hf_import import architecture_from_hf_config
-from engine.parameters import count_parameters
-from engine.scenario import Scenario
-from engine.training import (
+from llmscope.engine.architecture import Architecture
+from llmscope.engine.errors import EngineInputError
+from llmscope.engine.evaluate import evaluate
+from llmscope.engine.flops import flops_per_token
+from llmscope.engine.hardware import builtin_catalog, find_accelerator
+from llmscope.engine.hf_import import architecture_from_hf_config
+from llmscope.engine.parameters import count_parameters
+from llmscope.engine.scenario import Scenario
+from llmscope.engine.training import (
     accelerators_for_deadline,
     implied_mfu,
     smallest_data_parallel_that_fits,
@@ -26,13 +26,13 @@ from engine.training import (
     training_economics,
 )
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="module")
 def reference() -> Path:
     if not (REFERENCE / "training_runs.json").exists():
-        pytest.fail(f"reference facts missing: expected {REFERENCE} (shared/ beside the repo)")
+        pytest.fail(f"reference facts missing: expected {REFERENCE} (tests/data in the repository)")
     return REFERENCE
 
 
@@ -50,7 +50,7 @@ def _model(reference: Path, model_id: str) -> Architecture:
 
 
 def _peak_bf16_flops(reference: Path, accelerator_id: str) -> float:
-    # The catalog's dense bf16 figure; it must agree with the datasheet in shared/reference.
+    # The catalog's dense bf16 figure; it must agree with the datasheet in tests/data.
     row = {h["id"]: h for h in _json(reference, "hardware.json")["hardware"]}[accelerator_id]
     peak = find_accelerator(accelerator_id).peak_flops("bf16")
     assert peak == pytest.approx(row["dense_bf16_tflops"] * 1e12)

@@ -21,47 +21,38 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.lazy import Lazy
-from textual.widgets import Footer, Header, TabbedContent, TabPane, Tab, Tabs
+from textual.widgets import Footer, Header, Tab, TabbedContent, TabPane, Tabs
 
-from engine.errors import EngineInputError
-from engine.evaluate import Readout, evaluate
-from engine.hardware import Catalog, load_catalog
-from engine.planner import search_plans
-from engine.scenario import Scenario
-from tui import paths
-from tui.commands import LlmscopeCommands
-from tui.numbers import step_value
-from tui.presets import (
-    ORIGIN_USER,
-    Preset,
-    PresetError,
-    PresetExistsError,
-    display_safe,
-    find_preset,
-    list_presets,
-    load_session,
-    parse_setting,
-    save_preset,
-    save_session,
-    setting_kind,
-    slugify,
-    write_atomic,
-)
-from tui.report import render_json, render_markdown
-from tui.screens.planner import PlannerScreen
-from tui.screens.presets import ConfirmScreen, OpenPresetScreen, SavePresetScreen
-from tui.themes import (
+from llmscope.engine.errors import EngineInputError
+from llmscope.engine.evaluate import Readout, evaluate
+from llmscope.engine.hardware import Catalog, load_catalog
+from llmscope.engine.planner import search_plans
+from llmscope.engine.scenario import Scenario
+from llmscope.presets import paths
+from llmscope.presets.errors import PresetError, PresetExistsError
+from llmscope.presets.files import ORIGIN_USER, Preset, save_preset, slugify, write_atomic
+from llmscope.presets.library import find_preset, list_presets
+from llmscope.presets.numbers import step_value
+from llmscope.presets.report import render_json, render_markdown
+from llmscope.presets.safe_text import display_safe
+from llmscope.presets.session import load_session, save_session
+from llmscope.presets.settings import parse_setting, setting_kind
+from llmscope.presets.sources import load_source
+from llmscope.tui.commands import LlmscopeCommands
+from llmscope.tui.screens.planner import PlannerScreen
+from llmscope.tui.screens.presets import ConfirmScreen, OpenPresetScreen, SavePresetScreen
+from llmscope.tui.themes import (
     THEME_VARIABLE_DEFAULTS,
     default_theme_name,
     load_themes_with_problems,
     save_theme_name,
     saved_theme_name,
 )
-from tui.widgets.builder import GROUPS, FieldEdited, FieldEditor, FieldStepped
-from tui.widgets.curves import CurvesPane
-from tui.widgets.hardware import AcceleratorChosen, HardwarePicker
-from tui.widgets.readouts import ReadoutsPane
-from tui.widgets.summary import SummaryLine
+from llmscope.tui.widgets.builder import GROUPS, FieldEdited, FieldEditor, FieldStepped
+from llmscope.tui.widgets.curves import CurvesPane
+from llmscope.tui.widgets.hardware import AcceleratorChosen, HardwarePicker
+from llmscope.tui.widgets.readouts import ReadoutsPane
+from llmscope.tui.widgets.summary import SummaryLine
 
 # Terminal widths at which the panes sit side by side (see on_resize).
 WIDE_COLUMNS = 190
@@ -415,7 +406,7 @@ class LlmscopeApp(App[int]):
     def action_help(self) -> None:
         # Imported here: its Markdown renderer is about a tenth of the app's imports, for a screen
         # that opens on F1 only (measured with python -X importtime).
-        from tui.screens.help import HelpScreen
+        from llmscope.tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -467,7 +458,6 @@ class LlmscopeApp(App[int]):
         def opened(entry: Any) -> None:
             if entry is None:
                 return
-            from tui.cli import load_source
 
             try:
                 scenario, preset, name = load_source(str(entry.path), self.extra_preset_dirs)
@@ -527,7 +517,7 @@ class LlmscopeApp(App[int]):
         except (PresetError, OSError) as exc:
             self.notify(display_safe(f"Not saved: {exc}"), severity="error")
             return
-        from tui.presets import load_preset
+        from llmscope.presets.files import load_preset
 
         self.preset = load_preset(path, ORIGIN_USER)
         self.preset_name = name
@@ -569,7 +559,7 @@ class LlmscopeApp(App[int]):
 
     @work(thread=True, exclusive=True, group="detect")
     def _detect_local_box(self) -> None:
-        from tui.detect import detect_local_accelerators
+        from llmscope.presets.detect import detect_local_accelerators
 
         box = detect_local_accelerators()
         if box is not None:
@@ -583,7 +573,7 @@ class LlmscopeApp(App[int]):
         self.notify(display_safe(f"{box.label}: Ctrl+P → 'Use this box' to plan for it"))
 
     def use_local_box(self) -> None:
-        from tui.detect import cluster_updates
+        from llmscope.presets.detect import cluster_updates
 
         if self.local_box is None:
             return
@@ -594,8 +584,8 @@ class LlmscopeApp(App[int]):
 
 def _cached_model_entries() -> list[Any]:
     """Models in the local Hugging Face cache, as entries of the preset picker."""
-    from tui.hf_cache import find_cached_models
-    from tui.presets import PresetEntry
+    from llmscope.presets.hf_cache import find_cached_models
+    from llmscope.presets.library import PresetEntry
 
     return [
         PresetEntry(

@@ -26,26 +26,19 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
-from engine.errors import EngineInputError
-from engine.evaluate import evaluate
-from engine.hf_import import architecture_from_hf_config
-from engine.scenario import Scenario
-from tui import paths, plan_command
-from tui.presets import (
-    Preset,
-    PresetError,
-    find_preset,
-    list_presets,
-    parse_setting,
-    plain_safe,
-    scenario_to_toml,
-    search_path,
-    session_file,
-    write_atomic,
-)
+from llmscope.engine.errors import EngineInputError
+from llmscope.engine.evaluate import evaluate
+from llmscope.engine.scenario import Scenario
+from llmscope.presets import paths
+from llmscope.presets.errors import PresetError
+from llmscope.presets.files import Preset, scenario_to_toml, write_atomic
+from llmscope.presets.library import list_presets, search_path
+from llmscope.presets.safe_text import plain_safe
+from llmscope.presets.session import session_file
+from llmscope.presets.sources import apply_settings, architecture_from_path, load_source
+from llmscope.tui import plan_command
 
 PROG = "llmscope"
-MAX_CONFIG_BYTES = 16 * 1024 * 1024  # real config.json files are a few kB
 
 
 class CliError(Exception):
@@ -55,96 +48,6 @@ class CliError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, not usage + message
         raise CliError(f"{message} (see `{self.prog} --help`)")
-
-
-# --- where a scenario comes from ------------------------------------------------------------------
-
-
-def read_hf_config(path: Path) -> dict[str, Any]:
-    """A config.json (or a directory holding one) parsed; errors name the file and line."""
-    path = Path(path).expanduser()
-    if path.is_dir():
-        path = path / "config.json"
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise PresetError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if size > MAX_CONFIG_BYTES:
-        raise PresetError(f"{path}: {size} bytes is too large for a config.json")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise PresetError(f"{path}: not UTF-8 text") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PresetError(
-            f"{path}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno})"
-        ) from None
-    except RecursionError:
-        raise PresetError(f"{path}: JSON nested too deeply") from None
-    if not isinstance(data, dict):
-        raise PresetError(f"{path}: a config.json must hold a JSON object")
-    return data
-
-
-def _architecture(path: Path):
-    config = read_hf_config(path)
-    try:
-        return architecture_from_hf_config(config)
-    except EngineInputError as exc:
-        raise EngineInputError(f"{path}: {exc}") from None
-
-
-def _looks_like_json(path: Path) -> bool:
-    if path.suffix.lower() == ".json":
-        return True
-    try:
-        with path.open("rb") as handle:
-            return handle.read(64).lstrip().startswith(b"{")
-    except OSError:
-        return False
-
-
-def load_source(
-    source: str | None, extra_dirs: Sequence[Path] = (), hf_config: str | None = None
-) -> tuple[Scenario, Preset | None, str]:
-    """(scenario, preset or None, display name) from a preset name, a preset TOML, a config.json
-    or a directory holding one; `hf_config` then replaces the model with that config's."""
-    preset: Preset | None = None
-    if source is None:
-        scenario, name = Scenario(), "default"
-    else:
-        path = Path(source).expanduser()
-        if path.is_dir() or (path.is_file() and _looks_like_json(path)):
-            arch = _architecture(path)
-            scenario, name = Scenario(model=arch), arch.name
-        else:
-            preset = find_preset(source, extra_dirs)
-            scenario, name = preset.scenario, preset.name
-    if hf_config is not None:
-        arch = _architecture(Path(hf_config))
-        scenario = Scenario(
-            model=arch,
-            cluster=scenario.cluster,
-            training=scenario.training,
-            serving=scenario.serving,
-            scaling=scenario.scaling,
-        )
-        if source is None:
-            name = arch.name
-    return scenario, preset, name
-
-
-def apply_settings(scenario: Scenario, settings: Sequence[str]) -> Scenario:
-    """`--set key=value` pairs, parsed with each field's type, applied together."""
-    updates: dict[str, Any] = {}
-    for item in settings:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise CliError(f"--set {item!r}: expected key=value, e.g. cluster.count=64")
-        updates[key.strip()] = parse_setting(key.strip(), text)
-    return scenario.with_values(updates) if updates else scenario
 
 
 def _extra_dirs(args: argparse.Namespace) -> list[Path]:
@@ -174,12 +77,12 @@ def run_open(args: argparse.Namespace) -> int:
     if args.preset is not None:
         scenario, preset, _ = load_source(args.preset, _extra_dirs(args))
     try:
-        from tui.app import run_app
+        from llmscope.tui.app import run_app
     except ImportError as exc:
-        if getattr(exc, "name", None) not in ("tui.app", None) and "tui.app" not in str(exc):
+        if getattr(exc, "name", None) not in ("llmscope.tui.app", None) and "llmscope.tui.app" not in str(exc):
             raise
         raise CliError(
-            "the terminal app is not available in this build (tui.app is missing); "
+            "the terminal app is not available in this build (llmscope.tui.app is missing); "
             "`llmscope show PRESET` still works"
         ) from None
     result = run_app(scenario=scenario, preset=preset, extra_preset_dirs=_extra_dirs(args))
@@ -192,7 +95,7 @@ def run_show(args: argparse.Namespace) -> int:
     scenario, preset, name = load_source(args.preset, _extra_dirs(args), args.hf_config)
     scenario = apply_settings(scenario, args.settings)
     readout = evaluate(scenario)
-    from tui import report
+    from llmscope.presets import report
 
     fmt = "json" if args.json else args.format
     published = preset.published if preset else None
@@ -249,7 +152,7 @@ def _reason(error: str, path: Path) -> str:
 
 def run_import_hf(args: argparse.Namespace) -> int:
     config_path = Path(args.config).expanduser()
-    arch = _architecture(config_path)
+    arch = architecture_from_path(config_path)
     name = args.name or arch.name
     meta = {
         "name": name,
@@ -261,7 +164,7 @@ def run_import_hf(args: argparse.Namespace) -> int:
     scenario = Scenario(model=arch)
     text = scenario_to_toml(scenario, meta, full_sections=("model",))
     if args.output is None:
-        from tui.presets import save_preset
+        from llmscope.presets.files import save_preset
 
         target = save_preset(
             scenario,
@@ -290,7 +193,7 @@ def run_diff(args: argparse.Namespace) -> int:
     b = apply_settings(b, args.settings_b)
     if name_a == name_b:
         name_a, name_b = f"{name_a} (A)", f"{name_b} (B)"
-    from tui import report
+    from llmscope.presets import report
 
     fmt = "json" if args.json else args.format
     _out(report.render_diff((name_a, a), (name_b, b), fmt))
@@ -492,7 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _fail(exc: BaseException, unexpected: bool = False) -> int:
     if isinstance(exc, ValidationError):
-        from engine.errors import describe_validation_error
+        from llmscope.engine.errors import describe_validation_error
 
         message = describe_validation_error(exc)
     elif isinstance(exc, OSError) and exc.filename:

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from engine.scaling import LAWS
+from llmscope.engine.scaling import LAWS
 
 if TYPE_CHECKING:
-    from tui.app import LlmscopeApp
+    from llmscope.tui.app import LlmscopeApp
 
 
 class LlmscopeCommands(Provider):

@@ -14,6 +14,6 @@ import gc
 
 def main() -> int:
     gc.disable()
-    from tui.cli import main as cli_main
+    from llmscope.tui.cli import main as cli_main
 
     return cli_main()

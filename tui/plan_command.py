@@ -12,90 +12,19 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
-from engine.errors import EngineInputError
-from engine.planner import Plan, PlanSearch, plan_updates, search_plans
-from engine.scenario import Scenario
-
-GIB = 1024**3
-
-# Column header and what it means, shared by the text table and the planner screen.
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("TP", "tensor parallel"),
-    ("PP", "pipeline parallel"),
-    ("DP", "data parallel"),
-    ("EP", "expert parallel"),
-    ("ZeRO", "ZeRO stage"),
-    ("mbs", "micro-batch size"),
-    ("recompute", "activation recomputation"),
-    ("memory", "per accelerator"),
-    ("step", "time per optimizer step"),
-    ("tokens/s", "training throughput"),
-    ("MFU", "model FLOPs utilisation"),
-)
-
-
-def _tokens(value: float) -> str:
-    if value >= 1e6:
-        return f"{value / 1e6:.2f}M"
-    if value >= 1e3:
-        return f"{value / 1e3:.1f}k"
-    return f"{value:.0f}"
-
-
-def plan_row(plan: Plan) -> tuple[str, ...]:
-    """One plan as table cells, in COLUMNS order."""
-    return (
-        str(plan.tensor_parallel),
-        str(plan.pipeline_parallel),
-        str(plan.data_parallel),
-        str(plan.expert_parallel),
-        str(plan.zero_stage),
-        str(plan.micro_batch_size),
-        plan.recompute,
-        f"{plan.memory_bytes / GIB:.1f} GiB",
-        f"{plan.step_time_s:.2f} s",
-        _tokens(plan.tokens_per_s),
-        f"{plan.mfu:.0%}",
-    )
-
-
-def format_table(search: PlanSearch) -> str:
-    """Plain-text table of the plans, left column first, numbers right-aligned."""
-    rows = [tuple(label for label, _ in COLUMNS)] + [plan_row(p) for p in search.plans]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    lines = []
-    for row in rows:
-        cells = [
-            cell.ljust(w) if COLUMNS[i][0] == "recompute" else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(row, widths))
-        ]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
-
-
-def search_to_json(scenario: Scenario, search: PlanSearch) -> dict[str, Any]:
-    """The stable `--json` document: the search totals and each plan with its updates."""
-    return {
-        "model": scenario.model.name,
-        "accelerator": scenario.cluster.accelerator,
-        "count": scenario.cluster.count,
-        "per_node": scenario.cluster.per_node,
-        "candidates_evaluated": search.candidates_evaluated,
-        "feasible": search.feasible,
-        "smallest_fitting_count": search.smallest_fitting_count,
-        "message": search.message,
-        "plans": [dict(asdict(p), label=p.label, updates=plan_updates(p)) for p in search.plans],
-    }
+from llmscope.engine.errors import EngineInputError
+from llmscope.engine.planner import search_plans
+from llmscope.engine.scenario import Scenario
+from llmscope.presets.report import format_plan_table, plan_search_to_json
+from llmscope.presets.sources import apply_settings, load_source
 
 
 def _source_loader(args: argparse.Namespace) -> Callable[[str], Scenario]:
     """The CLI's own loading: preset names along the search path (with `--presets`), preset files,
     config.json files and model directories."""
-    from tui.cli import load_source
 
     extra_dirs = [Path(d) for d in (getattr(args, "presets", None) or [])]
     return lambda source: load_source(source, extra_dirs)[0]
@@ -107,7 +36,7 @@ def _this_box(scenario: Scenario, detect: Callable[[], Any]) -> tuple[Scenario, 
         return scenario, "this box: no accelerators detected; planning for the preset's cluster"
     if box.accelerator_id is None:
         return scenario, f"{box.label}; not in the catalog, planning for the preset's cluster"
-    from tui.detect import cluster_updates
+    from llmscope.presets.detect import cluster_updates
 
     return scenario.with_values(cluster_updates(box)), box.label
 
@@ -124,26 +53,24 @@ def run_plan(
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        from tui.cli import CliError, apply_settings
-
         scenario = (load or _source_loader(args))(args.preset)
         scenario = apply_settings(scenario, list(args.settings or []))
         note = ""
         if getattr(args, "this_box", False):
             if detect is None:
-                from tui.detect import detect_local_accelerators as detect
+                from llmscope.presets.detect import detect_local_accelerators as detect
             scenario, note = _this_box(scenario, detect)
-        from engine.hardware import find_accelerator
+        from llmscope.engine.hardware import find_accelerator
 
         accelerator = find_accelerator(scenario.cluster.accelerator)
         if args.top < 1:
             raise EngineInputError(f"--top must be at least 1 (plans to show); got {args.top}")
         search = search_plans(scenario, accelerator, top=args.top)
-    except (CliError, EngineInputError, OSError, ValueError) as exc:  # PresetError: ValueError
+    except (EngineInputError, OSError, ValueError) as exc:  # PresetError: ValueError
         print(f"llmscope: error: {exc}", file=err)
         return 2
     if args.json:
-        json.dump(search_to_json(scenario, search), out, indent=2)
+        json.dump(plan_search_to_json(scenario, search), out, indent=2)
         out.write("\n")
     else:
         cluster = scenario.cluster
@@ -157,7 +84,7 @@ def run_plan(
         print(search.message, file=out)
         if search.plans:
             print(file=out)
-            print(format_table(search), file=out)
+            print(format_plan_table(search), file=out)
     return 0 if search.plans else 1
 
 

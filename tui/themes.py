@@ -6,7 +6,7 @@ A theme file holds the fields of `textual.theme.Theme` (name, primary, secondary
 for themes that do not set them (Textual's built-in themes), so the stylesheet parses under every
 theme. Widgets take colours only from these variables, never hard-coded.
 
-The chosen theme persists under the key `theme` in the settings file (`tui.paths.settings_file`),
+The chosen theme persists under the key `theme` in the settings file (`llmscope.presets.paths.settings_file`),
 written atomically and keeping every other key in that file.
 
 NO_COLOR (https://no-color.org): Textual itself reads the variable and renders monochrome (or, for
@@ -160,7 +160,7 @@ def _check_colour(field: str, value: Any) -> None:
 
 
 def _theme_files(directory: Traversable | Path | None) -> Iterable[Traversable | Path]:
-    folder = directory if directory is not None else resources.files("themes")
+    folder = directory if directory is not None else resources.files("llmscope.themes")
     return sorted(
         (entry for entry in folder.iterdir() if entry.name.endswith(".toml")),
         key=lambda entry: entry.name,
@@ -222,7 +222,7 @@ def _read_settings(path: Path) -> dict[str, Any]:
 def saved_theme_name() -> str | None:
     """The theme saved in the settings file, or None when none is saved or the file is unreadable
     (an unreadable settings file must not keep the app from starting)."""
-    from tui.paths import settings_file
+    from llmscope.presets.paths import settings_file
 
     try:
         value = _read_settings(settings_file()).get(SETTINGS_THEME_KEY)
@@ -234,11 +234,11 @@ def saved_theme_name() -> str | None:
 def save_theme_name(name: str) -> str | None:
     """Save the theme choice, keeping the other settings; returns None, or why it was not saved.
 
-    Written atomically (tui.presets.write_atomic), so a crash never leaves a half-written
+    Written atomically (llmscope.presets.files.write_atomic), so a crash never leaves a half-written
     settings file. A settings file that exists but is not valid TOML is left alone rather than
     overwritten: it may be a hand edit in progress."""
-    from tui.paths import settings_file
-    from tui.presets import write_atomic
+    from llmscope.presets.files import write_atomic
+    from llmscope.presets.paths import settings_file
 
     path = settings_file()
     try:

@@ -8,7 +8,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
-from engine.scaling import HOFFMANN_INCONSISTENCY_NOTE
+from llmscope.engine.scaling import HOFFMANN_INCONSISTENCY_NOTE
 
 READOUTS_HELP = f"""\
 # llmscope

@@ -15,9 +15,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from engine.planner import PlanSearch, plan_updates
-from engine.scenario import Scenario
-from tui.plan_command import COLUMNS, plan_row
+from llmscope.engine.planner import PlanSearch, plan_updates
+from llmscope.engine.scenario import Scenario
+from llmscope.presets.report import PLAN_COLUMNS, plan_row
 
 
 class PlannerScreen(ModalScreen[dict[str, Any] | None]):
@@ -102,7 +102,7 @@ class PlannerScreen(ModalScreen[dict[str, Any] | None]):
         if not self.search.plans:
             return
         table = self.query_one(DataTable)
-        for label, _meaning in COLUMNS:
+        for label, _meaning in PLAN_COLUMNS:
             table.add_column(label, key=label)
         for i, plan in enumerate(self.search.plans):
             table.add_row(*plan_row(plan), key=str(i))

@@ -22,8 +22,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.presets import PresetEntry, PresetError, display_safe, plain_safe, slugify
-from tui.widgets.keys import OrderedInput
+from llmscope.presets.errors import PresetError
+from llmscope.presets.files import slugify
+from llmscope.presets.library import PresetEntry
+from llmscope.presets.safe_text import display_safe, plain_safe
+from llmscope.tui.widgets.keys import OrderedInput
 
 _DIALOG_CSS = """
 {name} {{

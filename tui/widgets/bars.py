@@ -14,7 +14,7 @@ from textual.app import RenderResult
 from textual.content import Content
 from textual.widget import Widget
 
-from tui.numbers import format_bytes, percent_change
+from llmscope.presets.numbers import format_bytes, percent_change
 
 GLYPHS = ("█", "▓", "▒", "░", "▚", "▞")
 FREE_GLYPH = "·"

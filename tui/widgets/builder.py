@@ -27,11 +27,11 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from engine.architecture import MLA_FIELDS, MOE_FIELDS, Architecture
-from engine.scenario import SECTIONS, Scenario
-from tui.numbers import format_field_value
-from tui.presets import setting_kind
-from tui.widgets.keys import run_binding_now
+from llmscope.engine.architecture import MLA_FIELDS, MOE_FIELDS, Architecture
+from llmscope.engine.scenario import SECTIONS, Scenario
+from llmscope.presets.numbers import format_field_value
+from llmscope.presets.settings import setting_kind
+from llmscope.tui.widgets.keys import run_binding_now
 
 # Field groups as people think of a model; every Architecture field appears exactly once
 # (tests/test_app.py checks it).

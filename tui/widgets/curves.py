@@ -27,9 +27,9 @@ from textual.message import Message
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
-from engine.errors import EngineInputError
-from engine.evaluate import scaling_params
-from engine.scaling import (
+from llmscope.engine.errors import EngineInputError
+from llmscope.engine.evaluate import scaling_params
+from llmscope.engine.scaling import (
     HOFFMANN_INCONSISTENCY_NOTE,
     LAW_IDS,
     VIEWS,
@@ -38,12 +38,12 @@ from engine.scaling import (
     describe_training,
     get_law,
 )
-from engine.scenario import Scenario
-from tui.numbers import format_count, format_flops
-from tui.widgets.figures import FigureText
+from llmscope.engine.scenario import Scenario
+from llmscope.presets.numbers import format_count, format_flops
+from llmscope.tui.widgets.figures import FigureText
 
 if TYPE_CHECKING:
-    from engine.evaluate import Readout
+    from llmscope.engine.evaluate import Readout
 
 # As many as the most series a view draws (iso-FLOP: five budgets), so no two share a colour.
 CURVE_VARIABLES = ("curve-1", "curve-2", "curve-3", "curve-4", "curve-5")

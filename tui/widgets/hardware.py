@@ -11,11 +11,11 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
-from engine.hardware import Accelerator, Catalog
-from engine.scenario import Scenario
-from tui.numbers import format_usd
-from tui.widgets.builder import CLUSTER_KEYS, FieldEditor
-from tui.widgets.keys import OrderedInput
+from llmscope.engine.hardware import Accelerator, Catalog
+from llmscope.engine.scenario import Scenario
+from llmscope.presets.numbers import format_usd
+from llmscope.tui.widgets.builder import CLUSTER_KEYS, FieldEditor
+from llmscope.tui.widgets.keys import OrderedInput
 
 UNCERTAIN_MARK = "~"
 

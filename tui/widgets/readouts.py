@@ -21,8 +21,8 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widget import Widget
 
-from engine.scenario import Scenario
-from tui.numbers import (
+from llmscope.engine.scenario import Scenario
+from llmscope.presets.numbers import (
     format_bytes,
     format_count,
     format_field_value,
@@ -31,11 +31,11 @@ from tui.numbers import (
     format_usd,
     percent_change,
 )
-from tui.widgets.bars import BarData, MemoryBar
-from tui.widgets.figures import FigureText
+from llmscope.tui.widgets.bars import BarData, MemoryBar
+from llmscope.tui.widgets.figures import FigureText
 
 if TYPE_CHECKING:
-    from engine.evaluate import MemoryFit, Readout
+    from llmscope.engine.evaluate import MemoryFit, Readout
 
 LABEL_WIDTH = 24
 VALUE_WIDTH = 12

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from textual.content import Content
 
-from engine.evaluate import Readout
-from tui.numbers import format_count, format_seconds, format_usd
-from tui.widgets.bars import STATUS_VARIABLES, STATUS_WORDS
-from tui.widgets.figures import FigureText
+from llmscope.engine.evaluate import Readout
+from llmscope.presets.numbers import format_count, format_seconds, format_usd
+from llmscope.tui.widgets.bars import STATUS_VARIABLES, STATUS_WORDS
+from llmscope.tui.widgets.figures import FigureText
 
 
 def summary_content(readout: Readout) -> Content:

@@ -166,7 +166,7 @@ def _rocm_card(card: dict) -> Device | None:
 
 def _catalog_memory() -> dict[str, float]:
     """Catalog id -> memory in bytes."""
-    from engine.hardware import builtin_catalog
+    from llmscope.engine.hardware import builtin_catalog
 
     try:
         return {a.id: float(a.memory_bytes) for a in builtin_catalog()}

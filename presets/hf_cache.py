@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.architecture import Architecture
-from engine.errors import EngineInputError
-from engine.hf_import import architecture_from_hf_config
+from llmscope.engine.architecture import Architecture
+from llmscope.engine.errors import EngineInputError
+from llmscope.engine.hf_import import architecture_from_hf_config
 
 MAX_CONFIG_BYTES = 1024 * 1024
 DEFAULT_LIMIT = 500

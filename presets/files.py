@@ -22,8 +22,7 @@ A preset file looks like this (every section optional; a missing field keeps its
     [serving]
     [scaling]
 
-Presets are read from several directories (`search_path`); a name found in more than one is taken
-from the first, and `list_presets` shows all of them. Files come from other people: reading one
+Files come from other people: reading one
 never raises anything but `PresetError`, whose message names the file, the line where it can be
 found, the key, the closest valid key and the allowed range. Names and descriptions are kept as
 data; `display_safe` makes them safe to show in Rich/Textual (no markup, no terminal escapes).
@@ -32,15 +31,12 @@ data; `display_safe` makes them safe to show in Rich/Textual (no markup, no term
 from __future__ import annotations
 
 import datetime as _dt
-import difflib
 import os
 import re
 import sys
 import tempfile
-import types
-import typing
 import unicodedata
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,10 +44,11 @@ from typing import Any
 import tomli_w
 from pydantic import ValidationError
 
-from engine.errors import EngineInputError, describe_validation_error
-from engine.scenario import SECTIONS, Scenario, all_keys
-from tui import paths
-from tui.numbers import format_field_value, parse_quantity, parse_whole_number
+from llmscope.engine.errors import EngineInputError, describe_validation_error
+from llmscope.engine.scenario import SECTIONS, Scenario
+from llmscope.presets.errors import PresetError, PresetExistsError
+from llmscope.presets.safe_text import plain_safe
+from llmscope.presets.settings import _field_kind, unknown_key_message
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -60,33 +57,13 @@ else:  # pragma: no cover - Python 3.10
 
 SCHEMA_VERSION = 1
 MAX_PRESET_BYTES = 1024 * 1024  # a preset is a few kB; anything over 1 MiB is not one
-PRESET_PATH_ENV = "LLMSCOPE_PRESET_PATH"
-SESSION_FILE_NAME = "session.toml"
 
-ORIGIN_FLAG = "--presets"
-ORIGIN_ENV = PRESET_PATH_ENV
 ORIGIN_USER = "user"
-ORIGIN_BUNDLED = "bundled"
-ORIGIN_PATH = "path"  # a file named on the command line, outside every search-path directory
 
 META_KEYS = ("name", "description", "author", "created", "tags")
 TOP_LEVEL_KEYS = ("schema", "meta", "published", *SECTIONS)
 _MAX_TEXT = {"name": 200, "description": 2000, "author": 200, "created": 40}
 _MAX_TAGS = 50
-
-
-class PresetError(ValueError):
-    """A preset that cannot be read or written; the message is one line, meant for the user.
-
-    Messages quote keys and values from files, so control characters (a newline in a quoted
-    key, a terminal escape) are written out visibly: the message stays one safe line."""
-
-    def __init__(self, message: object = "") -> None:
-        super().__init__(plain_safe(message))
-
-
-class PresetExistsError(PresetError):
-    """Saving would replace an existing preset and overwrite was not asked for."""
 
 
 @dataclass(frozen=True)
@@ -110,168 +87,6 @@ class Preset:
             "created": self.created,
             "tags": list(self.tags),
         }
-
-
-@dataclass(frozen=True)
-class PresetEntry:
-    """One preset file found on the search path; `error` says why a broken one cannot load."""
-
-    name: str
-    path: Path
-    origin: str
-    author: str = ""
-    tags: tuple[str, ...] = ()
-    description: str = ""
-    error: str | None = None
-    shadowed: bool = False  # a preset of the same name comes earlier on the search path
-
-
-# --- showing text from files ----------------------------------------------------------------------
-
-_CONTROL_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
-
-
-def plain_safe(text: object) -> str:
-    """Text with every control or format character (escape, bidi override, newline) written out
-    as a visible escape such as `\\x1b`, so that it cannot move the cursor, retitle the terminal or
-    reorder what is shown. For plain-text output."""
-    out = []
-    for ch in str(text):
-        if unicodedata.category(ch) in _CONTROL_CATEGORIES:
-            code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def display_safe(text: object) -> str:
-    """`plain_safe`, then every `[` escaped as `\\[`: safe as Rich markup and as Textual content
-    markup, which read `[bold]`, `[@click=...]` and `[$var]` as styles, actions and variables.
-
-    Rich and Textual disagree on a backslash that stands right before an escaped bracket, so a
-    zero-width space (ZERO_WIDTH) goes between the two: both then show the text exactly, with
-    that invisible character added."""
-    return _MARKUP_OPEN.sub(_escape_bracket, plain_safe(text))
-
-
-ZERO_WIDTH = "\u200b"
-_MARKUP_OPEN = re.compile(r"(\\?)\[")
-
-
-def _escape_bracket(match: re.Match[str]) -> str:
-    return (match.group(1) + ZERO_WIDTH if match.group(1) else "") + "\\["
-
-
-# --- keys and values ------------------------------------------------------------------------------
-
-
-def closest_key(key: str, candidates: Sequence[str]) -> str | None:
-    matches = difflib.get_close_matches(key, list(candidates), n=1, cutoff=0.5)
-    return matches[0] if matches else None
-
-
-def _unknown_key_message(key: str, candidates: Sequence[str], what: str) -> str:
-    guess = closest_key(key, candidates)
-    hint = f"; did you mean {guess}?" if guess else f"; valid keys: {', '.join(candidates)}"
-    return f"{key}: not a known {what}{hint}"
-
-
-def check_key(dotted_key: str) -> tuple[str, str]:
-    """Split `section.field`; raise PresetError naming the closest valid key if there is none."""
-    section, _, name = dotted_key.partition(".")
-    if section in SECTIONS and name in SECTIONS[section].model_fields:
-        return section, name
-    raise PresetError(_unknown_key_message(dotted_key, all_keys(), "setting"))
-
-
-def _field_kind(annotation: Any) -> tuple[str, tuple[Any, ...], bool]:
-    """('int'|'float'|'bool'|'str'|'literal'|'int_tuple', literal choices, nullable)."""
-    nullable = False
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        nullable = len(args) < len(typing.get_args(annotation))
-        annotation = args[0] if len(args) == 1 else annotation
-        origin = typing.get_origin(annotation)
-    if origin is typing.Literal:
-        return "literal", typing.get_args(annotation), nullable
-    if origin is tuple:
-        return "int_tuple", (), nullable
-    names = {int: "int", float: "float", bool: "bool", str: "str"}
-    return names.get(annotation, "str"), (), nullable
-
-
-def setting_kind(dotted_key: str) -> tuple[str, tuple[Any, ...], bool]:
-    """The kind of a setting for editors: ('int'|'float'|'bool'|'str'|'literal'|'int_tuple',
-    literal choices, nullable). Raises PresetError for an unknown key."""
-    section, name = check_key(dotted_key)
-    return _field_kind(SECTIONS[section].model_fields[name].annotation)
-
-
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
-
-
-# Lengths in tokens, where "128k" means 131,072 (the field's convention for context sizes).
-LENGTH_KEYS = frozenset(
-    {
-        "model.max_position_embeddings",
-        "model.sliding_window",
-        "training.sequence_length",
-        "serving.prompt_tokens",
-        "serving.output_tokens",
-    }
-)
-
-
-def parse_setting(dotted_key: str, text: str) -> Any:
-    """`--set key=value` and the app's fields: the value as the field's type (numbers in human
-    forms such as 70B, 15.6T, 128k or 2e12, bools, choices, `none` for an optional field,
-    comma-separated ints for a list, `none` or nothing for an empty one). Raises PresetError."""
-    section, name = check_key(dotted_key)
-    kind, choices, nullable = _field_kind(SECTIONS[section].model_fields[name].annotation)
-    raw = text.strip()
-    if nullable and raw.lower() in ("none", "null", "auto", ""):
-        return None
-    try:
-        if kind == "int":
-            return parse_whole_number(raw, binary_k=dotted_key in LENGTH_KEYS)
-        if kind == "float":
-            return parse_quantity(raw)
-        if kind == "bool":
-            if raw.lower() in _TRUE:
-                return True
-            if raw.lower() in _FALSE:
-                return False
-            raise ValueError(raw)
-        if kind == "literal":
-            for choice in choices:
-                if raw == str(choice):
-                    return choice
-            wanted = ", ".join(str(c) for c in choices)
-            raise PresetError(f"{dotted_key}: must be one of {wanted} (got {raw!r})")
-        if kind == "int_tuple":
-            if raw.lower() == "none":
-                return ()
-            return tuple(parse_whole_number(part) for part in raw.split(",") if part.strip())
-    except PresetError:
-        raise
-    except (ValueError, OverflowError):
-        expected = {
-            "int": "a whole number such as 4096, 128k or 70B",
-            "float": "a number such as 0.4, 2e12 or 15.6T",
-            "bool": "true or false",
-            "int_tuple": "comma-separated whole numbers",
-        }[kind]
-        raise PresetError(f"{dotted_key}: expected {expected} (got {raw!r})") from None
-    return text
-
-
-def format_setting(value: Any) -> str:
-    """A setting's value as `--set` writes it, exactly (the editor's human form rounds floats);
-    `parse_setting` reads it back."""
-    return repr(value) if isinstance(value, float) else format_field_value(value)
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -311,7 +126,7 @@ class _Reader:
             if key not in TOP_LEVEL_KEYS:
                 table = isinstance(data[key], dict)
                 raise self.fail(
-                    _unknown_key_message(key, TOP_LEVEL_KEYS, "section" if table else "key"),
+                    unknown_key_message(key, TOP_LEVEL_KEYS, "section" if table else "key"),
                     key if table else None,
                     None if table else key,
                 )
@@ -343,7 +158,7 @@ class _Reader:
         for key, item in table.items():
             if key not in META_KEYS:
                 raise self.fail(
-                    _unknown_key_message(f"meta.{key}", [f"meta.{k}" for k in META_KEYS], "key"),
+                    unknown_key_message(f"meta.{key}", [f"meta.{k}" for k in META_KEYS], "key"),
                     "meta",
                     key,
                 )
@@ -399,7 +214,7 @@ class _Reader:
             for key, item in table.items():
                 if key not in model.model_fields:
                     raise self.fail(
-                        _unknown_key_message(
+                        unknown_key_message(
                             f"{section}.{key}",
                             [f"{section}.{k}" for k in model.model_fields],
                             "setting",
@@ -515,105 +330,6 @@ def load_preset(path: Path, origin: str = ORIGIN_USER) -> Preset:
     """Read one preset file; raises PresetError (never anything else) when it is unusable."""
     path = Path(path)
     return preset_from_text(_read_text(path), path, origin)
-
-
-# --- finding --------------------------------------------------------------------------------------
-
-
-def bundled_dir() -> Path:
-    """The presets shipped with llmscope (the `presets` package directory)."""
-    import presets as _bundled
-
-    return Path(_bundled.__file__).resolve().parent
-
-
-def search_path(extra_dirs: Sequence[Path] = ()) -> list[tuple[str, Path]]:
-    """(origin, directory) in precedence order: `--presets` directories, then
-    `$LLMSCOPE_PRESET_PATH` (os.pathsep-separated), then the user's presets, then the bundled ones.
-    Directories are listed whether they exist or not."""
-    found: list[tuple[str, Path]] = [(ORIGIN_FLAG, Path(d).expanduser()) for d in extra_dirs]
-    env = os.environ.get(PRESET_PATH_ENV, "")
-    found += [
-        (ORIGIN_ENV, Path(part).expanduser()) for part in env.split(os.pathsep) if part.strip()
-    ]
-    found.append((ORIGIN_USER, paths.user_preset_dir()))
-    found.append((ORIGIN_BUNDLED, bundled_dir()))
-    return found
-
-
-def _preset_files(directory: Path) -> list[Path]:
-    try:
-        return sorted(
-            p
-            for p in directory.iterdir()
-            if p.suffix == ".toml" and not p.name.startswith(".") and p.is_file()
-        )
-    except OSError:  # missing or unreadable directory: nothing from here
-        return []
-
-
-def list_presets(extra_dirs: Sequence[Path] = ()) -> list[PresetEntry]:
-    """Every preset file on the search path in precedence order, broken ones with the reason.
-    A name that an earlier directory already provided is listed with shadowed=True."""
-    entries: list[PresetEntry] = []
-    seen: set[str] = set()
-    for origin, directory in search_path(extra_dirs):
-        for file in _preset_files(directory):
-            try:
-                preset = load_preset(file, origin)
-            except PresetError as exc:
-                entries.append(PresetEntry(file.stem, file, origin, error=str(exc)))
-                continue
-            keys = {preset.name.casefold(), file.stem.casefold()}
-            entries.append(
-                PresetEntry(
-                    name=preset.name,
-                    path=file,
-                    origin=origin,
-                    author=preset.author,
-                    tags=preset.tags,
-                    description=preset.description,
-                    shadowed=bool(keys & seen),
-                )
-            )
-            seen |= keys
-    return entries
-
-
-def _origin_of(path: Path, extra_dirs: Sequence[Path]) -> str:
-    """The search-path origin of the directory holding `path`, else "path"."""
-    try:
-        parent = path.resolve().parent
-        for origin, directory in search_path(extra_dirs):
-            if directory.expanduser().resolve() == parent:
-                return origin
-    except (OSError, RuntimeError):
-        pass
-    return ORIGIN_PATH
-
-
-def find_preset(name_or_path: str | Path, extra_dirs: Sequence[Path] = ()) -> Preset:
-    """A preset by path (if such a file exists) or by name (file stem or meta name, any case),
-    taking the first match on the search path. Raises PresetError naming the closest name."""
-    candidate = Path(name_or_path).expanduser()
-    if candidate.is_file():
-        return load_preset(candidate, _origin_of(candidate, extra_dirs))
-    if candidate.is_dir():
-        raise PresetError(f"{candidate}: is a directory, not a preset file")
-    wanted = str(name_or_path).casefold()
-    names: list[str] = []
-    for origin, directory in search_path(extra_dirs):
-        for file in _preset_files(directory):
-            if file.stem.casefold() == wanted:
-                return load_preset(file, origin)
-            names.append(file.stem)
-    # No file stem matched: try display names (loading every file only on this slower path).
-    for entry in list_presets(extra_dirs):
-        if entry.error is None and entry.name.casefold() == wanted:
-            return load_preset(entry.path, entry.origin)
-    guess = closest_key(str(name_or_path), names)
-    hint = f"; did you mean {guess}?" if guess else " (see `llmscope list`)"
-    raise PresetError(f"{name_or_path}: no such preset file or preset name{hint}")
 
 
 # --- writing --------------------------------------------------------------------------------------
@@ -755,33 +471,3 @@ def save_preset(
     preset_from_text(text, target)  # never write what could not be read back
     write_atomic(target, text, overwrite=overwrite)
     return target
-
-
-# --- the autosaved session ------------------------------------------------------------------------
-
-
-def session_file() -> Path:
-    return paths.state_dir() / SESSION_FILE_NAME
-
-
-def save_session(scenario: Scenario, preset_name: str | None) -> Path:
-    """Autosave the scenario being explored (and which preset it started from)."""
-    meta = {"name": preset_name} if preset_name else {}
-    text = scenario_to_toml(scenario, meta)
-    target = session_file()
-    write_atomic(target, text, overwrite=True)
-    return target
-
-
-def load_session() -> tuple[Scenario, str | None] | None:
-    """The autosaved scenario and preset name, or None when there is none or it is unusable."""
-    target = session_file()
-    if not target.is_file():
-        return None
-    try:
-        text = _read_text(target)
-        preset = preset_from_text(text, target)
-        named = isinstance(tomllib.loads(text).get("meta", {}).get("name"), str)
-    except (PresetError, tomllib.TOMLDecodeError, AttributeError):
-        return None
-    return preset.scenario, (preset.name if named else None)

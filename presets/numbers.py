@@ -117,7 +117,7 @@ def format_quantity(value: float) -> str:
 
 
 def format_field_value(value: object) -> str:
-    """A setting as the editor shows it and `tui.presets.parse_setting` reads it back: numbers in
+    """A setting as the editor shows it and `llmscope.presets.settings.parse_setting` reads it back: numbers in
     human form, `none` for an unset optional or an empty list, `true`/`false`, lists
     comma-separated."""
     if value is None:

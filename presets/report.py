@@ -1,6 +1,7 @@
 """Reports of an evaluated scenario: JSON, Markdown, plain text, and a comparison of two.
 
-Used by `llmscope show` / `llmscope diff` and by the app's export. The readout's numbers come from
+Used by `llmscope show` / `llmscope diff` and by the app's export; the plan table by `llmscope plan`
+and the planner screen. The readout's numbers come from
 `Readout.to_flat_dict()` whatever keys it holds, grouped by their first dotted part (params,
 memory, training, serving, scaling, ...), so a key added to the engine shows up here unchanged.
 Units are chosen from the key's name (`_bytes`, `_s`, `_usd`, `_gbs`, `_tflops`, `params.*`,
@@ -12,11 +13,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 
-from engine.evaluate import Readout, evaluate
-from engine.scenario import Scenario, all_keys
-from tui.numbers import (
+from llmscope.engine.evaluate import Readout, evaluate
+from llmscope.engine.memory import GIB
+from llmscope.engine.planner import Plan, PlanSearch, plan_updates
+from llmscope.engine.scenario import Scenario, all_keys
+from llmscope.presets.numbers import (
     format_bytes,
     format_count,
     format_flops,
@@ -24,7 +28,7 @@ from tui.numbers import (
     format_significant,
     format_usd,
 )
-from tui.presets import plain_safe
+from llmscope.presets.safe_text import plain_safe
 
 # Order of the groups in Markdown and text reports; groups not named here follow, alphabetically.
 GROUP_ORDER = ("params", "flops", "kv_cache", "memory", "training", "serving", "scaling")
@@ -411,3 +415,75 @@ def render_diff(a: tuple[str, Scenario], b: tuple[str, Scenario], fmt: str = "te
     lines += ["", "Readout"]
     lines += _text_table([("quantity", "A", "B", "B - A", "B / A"), *readout_rows])
     return "\n".join(lines) + "\n"
+
+
+# --- parallel layout plans (`llmscope plan` and the planner screen) -----------------------------
+
+# Plan table: column header and what it means, shared by the text table and the planner screen.
+PLAN_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("TP", "tensor parallel"),
+    ("PP", "pipeline parallel"),
+    ("DP", "data parallel"),
+    ("EP", "expert parallel"),
+    ("ZeRO", "ZeRO stage"),
+    ("mbs", "micro-batch size"),
+    ("recompute", "activation recomputation"),
+    ("memory", "per accelerator"),
+    ("step", "time per optimizer step"),
+    ("tokens/s", "training throughput"),
+    ("MFU", "model FLOPs utilisation"),
+)
+
+
+def _tokens(value: float) -> str:
+    if value >= 1e6:
+        return f"{value / 1e6:.2f}M"
+    if value >= 1e3:
+        return f"{value / 1e3:.1f}k"
+    return f"{value:.0f}"
+
+
+def plan_row(plan: Plan) -> tuple[str, ...]:
+    """One plan as table cells, in PLAN_COLUMNS order."""
+    return (
+        str(plan.tensor_parallel),
+        str(plan.pipeline_parallel),
+        str(plan.data_parallel),
+        str(plan.expert_parallel),
+        str(plan.zero_stage),
+        str(plan.micro_batch_size),
+        plan.recompute,
+        f"{plan.memory_bytes / GIB:.1f} GiB",
+        f"{plan.step_time_s:.2f} s",
+        _tokens(plan.tokens_per_s),
+        f"{plan.mfu:.0%}",
+    )
+
+
+def format_plan_table(search: PlanSearch) -> str:
+    """Plain-text table of the plans, left column first, numbers right-aligned."""
+    rows = [tuple(label for label, _ in PLAN_COLUMNS)] + [plan_row(p) for p in search.plans]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(PLAN_COLUMNS))]
+    lines = []
+    for row in rows:
+        cells = [
+            cell.ljust(w) if PLAN_COLUMNS[i][0] == "recompute" else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def plan_search_to_json(scenario: Scenario, search: PlanSearch) -> dict[str, Any]:
+    """The stable `--json` document: the search totals and each plan with its updates."""
+    return {
+        "model": scenario.model.name,
+        "accelerator": scenario.cluster.accelerator,
+        "count": scenario.cluster.count,
+        "per_node": scenario.cluster.per_node,
+        "candidates_evaluated": search.candidates_evaluated,
+        "feasible": search.feasible,
+        "smallest_fitting_count": search.smallest_fitting_count,
+        "message": search.message,
+        "plans": [dict(asdict(p), label=p.label, updates=plan_updates(p)) for p in search.plans],
+    }
