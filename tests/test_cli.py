@@ -14,6 +14,7 @@ import pytest
 from llmscope.engine.hf_import import architecture_from_hf_config
 from llmscope.engine.parameters import count_parameters
 from llmscope.presets.files import load_preset
+from llmscope.presets.library import bundled_dir
 from llmscope.tui.cli import main
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "hf_configs"
@@ -91,7 +92,8 @@ def test_show_text_and_markdown(capsys):
 
 
 def test_show_accepts_a_preset_path_and_a_config_directory(capsys, tmp_path):
-    preset_path = Path(__file__).resolve().parents[1] / "presets" / "gemma2-9b.toml"
+    # The installed package's own file (a checkout's presets/ folder is not what is installed).
+    preset_path = bundled_dir() / "gemma2-9b.toml"
     status, out, _ = run(capsys, "show", str(preset_path), "--json")
     doc = json.loads(out)
     assert status == 0 and doc["params.total"] == 9_241_705_984  # models.json gemma-2-9b
