@@ -1,6 +1,7 @@
 """How fast the terminal app answers a key press and how fast it starts, against a bare Textual app.
 
-Run: `python benchmarks/bench_tui.py` (from the repository root or anywhere; about two minutes).
+Run: `python benchmarks/bench_tui.py` (from the repository root or anywhere; about two minutes);
+`--start-up` measures start-up alone.
 
 Both apps run headless (`App.run_test()`) in one process, their runs alternating, so machine noise
 hits both:
@@ -469,6 +470,12 @@ def ms(seconds: float) -> str:
 
 
 def main() -> None:
+    if "--start-up" not in sys.argv[1:]:
+        measure_key_presses()
+    measure_start_up()
+
+
+def measure_key_presses() -> None:
     print(
         "key press to the end of the last frame it caused (terminal text included); medians; "
         f"per size {STEP_EDITS} steps, {TITLE_EDITS} steps to and from the saved value, "
@@ -488,6 +495,9 @@ def main() -> None:
                 f"{'met' if mine < TARGET_KEY_S else 'MISSED'}"
             )
 
+
+
+def measure_start_up() -> None:
     starters = {
         "llmscope": LlmscopeApp,
         "bare": BareStartApp,
@@ -522,8 +532,11 @@ def main() -> None:
         widgets = statistics.median(samples["bare widgets"])
         verdict = ""
         if samples is firsts:
-            met = mine / base <= TARGET_START_RATIO
-            verdict = f"  target <= {TARGET_START_RATIO}x bare: {'met' if met else 'MISSED'}"
+            met = mine / widgets <= TARGET_START_RATIO
+            verdict = (
+                f"  target <= {TARGET_START_RATIO}x bare widgets ({mine / widgets:.2f}x): "
+                f"{'met' if met else 'MISSED'}"
+            )
         print(
             f"{label:14} {ms(mine)} {ms(base)} {mine / base:5.1f}x {ms(text):>10} "
             f"{text / base:5.1f}x {ms(widgets):>13} {widgets / base:5.1f}x{verdict}"
@@ -536,7 +549,7 @@ def main() -> None:
     mine, base = statistics.median(imports["llmscope"]), statistics.median(imports["bare"])
     print(
         f"imports, once per process, each in a fresh interpreter (median of {IMPORTS}): "
-        f"tui.app {ms(mine).strip()}, the bare app's Textual modules {ms(base).strip()}, "
+        f"llmscope.tui.app {ms(mine).strip()}, the bare app's Textual modules {ms(base).strip()}, "
         f"{mine / base:.1f}x"
     )
 
