@@ -17,6 +17,9 @@ from llmscope.engine.hf_import import architecture_from_hf_config
 from llmscope.engine.parameters import count_parameters
 from llmscope.engine.scenario import ServingSetup
 from llmscope.engine.serving import (
+    KERNEL_GAP_S,
+    KERNELS_PER_LAYER,
+    STEP_OVERHEAD_S,
     USABLE_MEMORY_FRACTION,
     compute_dtype,
     expert_fraction_read,
@@ -57,6 +60,8 @@ class _Datasheet:
     bf16_tflops: float
     fp8_tflops: float | None
     fp32_tflops: float
+    interconnect_gbs: float = 900.0
+    id: str = "made-up"
 
     @property
     def memory_bytes(self) -> float:
@@ -72,10 +77,13 @@ def _accelerator(reference: Path, accelerator_id: str):
     return accelerator
 
 
-def test_llama3_8b_decode_at_batch_1_is_bandwidth_over_bytes_read(reference):
-    # One H100 SXM: 3.35 TB/s (datasheet). Llama-3-8B in bf16 reads every weight but the input
-    # embedding (a lookup) each step: 2 bytes x (8,030,261,248 - 128,256 x 4,096), plus its KV
-    # cache, 131,072 bytes per token (memory_facts.json), at the mean context of the generation.
+def test_llama3_8b_decode_at_batch_1_reads_the_weights_and_cache_at_achievable_bandwidth(
+    reference,
+):
+    # One H100 SXM: 3.35 TB/s (datasheet), 85% achievable (engine.serving.GENERATIONS). Llama-3-8B
+    # in bf16 reads every weight but the input embedding (a lookup) each step: 2 bytes x
+    # (8,030,261,248 - 128,256 x 4,096), plus its KV cache, 131,072 bytes per token
+    # (memory_facts.json), at the mean context of the generation.
     entry = _model_entry(reference, "llama-3-8b")
     kv_per_token = {f["id"]: f for f in _json(reference, "memory_facts.json")["facts"]}[
         "kv_llama-3-8b"
@@ -89,10 +97,16 @@ def test_llama3_8b_decode_at_batch_1_is_bandwidth_over_bytes_read(reference):
     bytes_read = 2 * (entry["computed_params_hf_impl"] - embedding) + kv_per_token * (1024 + 128)
     bandwidth = 3.35e12
     assert result.decode_bound == "memory"
-    assert result.decode_tokens_per_s == pytest.approx(
-        bandwidth * setup.bandwidth_efficiency / bytes_read, rel=1e-9
+    assert result.decode_memory_s == pytest.approx(bytes_read / (bandwidth * 0.85), rel=1e-9)
+    # One GPU: no all-reduce; the step is the bytes, the FLOPs and the fixed per-step cost.
+    fixed = STEP_OVERHEAD_S + arch.num_layers * KERNELS_PER_LAYER * KERNEL_GAP_S
+    assert result.decode_step_s == pytest.approx(
+        result.decode_memory_s + result.decode_compute_s + fixed, rel=1e-9
     )
-    # At full efficiency it is the plain roofline, ~200 tokens/s.
+    # ~6.3 ms a token: the ~160 tokens/s vLLM and TensorRT-LLM report for Llama 3 8B bf16 on
+    # one H100 at batch 1 sits within 20%.
+    assert 130 < 1 / result.decode_step_s < 190
+    # The override replaces the measured fraction.
     ideal = serving_economics(
         arch,
         count_parameters(arch),
@@ -100,7 +114,7 @@ def test_llama3_8b_decode_at_batch_1_is_bandwidth_over_bytes_read(reference):
         h100,
         None,
     )
-    assert ideal.decode_tokens_per_s == pytest.approx(bandwidth / bytes_read, rel=1e-9)
+    assert ideal.decode_memory_s == pytest.approx(bytes_read / bandwidth, rel=1e-9)
     assert result.tensor_parallel == 1 and result.tensor_parallel_needed == 1
 
 
@@ -198,9 +212,9 @@ setups = st.builds(
     prompt_tokens=st.integers(1, 100_000_000),
     output_tokens=st.integers(1, 100_000_000),
     tensor_parallel=st.sampled_from([1, 2, 8, 64, 1024]),
-    prefill_efficiency=st.floats(0.01, 1),
-    bandwidth_efficiency=st.floats(0.01, 1),
-    decode_compute_efficiency=st.floats(0.01, 1),
+    compute_efficiency=st.one_of(st.none(), st.floats(0.01, 1)),
+    bandwidth_efficiency=st.one_of(st.none(), st.floats(0.01, 1)),
+    expert_parallel=st.booleans(),
     target_requests_per_s=st.floats(1e-6, 1e9),
 )
 
