@@ -429,11 +429,18 @@ class ServingModel:
         return np.where(tp > 1, total, 0.0)
 
     def step_s(
-        self, tp: np.ndarray, tokens: np.ndarray, kv_bytes: np.ndarray, attention: np.ndarray
+        self,
+        tp: np.ndarray,
+        tokens: np.ndarray,
+        kv_bytes: np.ndarray,
+        attention: np.ndarray,
+        weight_tokens: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(step time, its byte terms, its FLOP terms) for one iteration over `tokens` tokens
-        with whole-replica KV bytes and attention FLOPs."""
-        memory = (self.weights_read(tokens) / tp + kv_bytes / self.shards(tp)) / self.bandwidth
+        with whole-replica KV bytes and attention FLOPs; `weight_tokens` (default `tokens`) are
+        the tokens whose routing decides which experts are read."""
+        routed = tokens if weight_tokens is None else weight_tokens
+        memory = (self.weights_read(routed) / tp + kv_bytes / self.shards(tp)) / self.bandwidth
         compute = (
             tokens * self.matmul_flops_per_token / self.matmul_flops_s
             + attention / self.attention_flops_s
@@ -450,17 +457,27 @@ class ServingModel:
             tp, running, running * self.kv_per_request, running * self.attention_per_request
         )
 
-        def with_chunk(decoders: np.ndarray) -> np.ndarray:
+        def with_chunk(decoders: np.ndarray, weight_tokens: np.ndarray | None = None):
             return self.step_s(
                 tp,
                 self.chunk_tokens + decoders,
                 decoders * self.kv_per_request + self.chunk_kv,
                 decoders * self.attention_per_request + self.chunk_attention,
+                weight_tokens,
             )[0]
 
         prefill_alone = self.chunks * with_chunk(np.zeros_like(tp))
-        prefill_marginal = self.chunks * (with_chunk(running) - decode_s)
-        itl = decode_s + running / self.output * prefill_marginal
+        # The B / O prompts of an iteration share its weight reads with the decoders: a mixture
+        # of experts reads the distinct experts of all B (1 + P / O) tokens once, not one
+        # prompt's extra experts B / O times over (dense weights are read once either way).
+        prompts = running / self.output
+        others = self.chunks * (with_chunk(running, weight_tokens=running) - decode_s)
+        shared_weights = (
+            self.weights_read(running * (1.0 + self.prompt / self.output))
+            - self.weights_read(running)
+        ) / (tp * self.bandwidth)
+        itl = decode_s + prompts * others + shared_weights
+        prefill_marginal = (itl - decode_s) / prompts  # what one prompt adds, per prompt
         ride = np.where(running > 1, 0.5 * itl, 0.0)
         first_token = ride + self.chunks * with_chunk(running - 1.0)
         request_s = first_token + (self.output - 1.0) * itl

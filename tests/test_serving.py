@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,11 +22,13 @@ from llmscope.engine.serving import (
     KERNELS_PER_LAYER,
     STEP_OVERHEAD_S,
     USABLE_MEMORY_FRACTION,
+    ServingModel,
     compute_dtype,
     expert_fraction_read,
     fit_status,
     kv_shards,
     serving_economics,
+    serving_frontier,
     weight_bytes_read,
 )
 
@@ -264,3 +267,133 @@ def test_an_accelerator_without_bf16_throughput_is_a_clear_error():
     no_bf16 = _Datasheet(32, 900, None, None, 15.7)
     with pytest.raises(EngineInputError, match="bf16"):
         serving_economics(SMALL, count_parameters(SMALL), ServingSetup(), no_bf16, None)
+
+
+# --- continuous batching: properties of the load model ------------------------------------------
+
+load_setups = st.builds(
+    ServingSetup,
+    weight_dtype=st.sampled_from(["bf16", "fp8", "int4"]),
+    kv_dtype=st.sampled_from(["bf16", "fp8"]),
+    prompt_tokens=st.integers(1, 200_000),
+    output_tokens=st.integers(1, 20_000),
+    expert_parallel=st.booleans(),
+    compute_efficiency=st.one_of(st.none(), st.floats(0.05, 1)),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(load_setups, st.sampled_from([SMALL, MOE]), st.sampled_from([1, 2, 4, 8]))
+def test_more_requests_in_flight_never_speed_a_user_up_nor_slow_the_accelerator(setup, arch, tp):
+    # Every batch from 1 to 4096 at once (the frontier's vectorised path): inter-token latency
+    # and time to first token never fall, per-user speed never rises, output tokens/s per
+    # accelerator never falls (it flattens once memory holds no more requests), nothing is NaN.
+    model = ServingModel(arch, count_parameters(arch), setup, H100_LIKE)
+    r = model.at(np.float64(tp), np.arange(1, 4097, dtype=float))
+    for name, values in r.items():
+        assert np.all(np.isfinite(values)), name
+    itl, ttft, per_replica = r["itl_s"], r["ttft_s"], r["per_replica"]
+    assert np.all(np.diff(itl) >= -1e-12 * itl[1:])
+    assert np.all(np.diff(ttft) >= -1e-12 * ttft[1:])
+    assert np.all(np.diff(per_replica) >= -1e-9 * per_replica[1:])
+    running = r["running"]
+    assert np.all(running <= np.maximum(r["max_batch"], 1))
+    # Beyond the max batch the extra requests queue: same speed, a longer wait for a first token.
+    full = running < r["batch"]
+    if full.any():
+        first_full = np.argmax(full)
+        assert itl[first_full] == pytest.approx(itl[first_full - 1]) if first_full else True
+        assert ttft[-1] > ttft[first_full - 1]
+
+
+def test_one_request_alone_waits_for_nothing_but_its_prompt():
+    setup = ServingSetup(batch_size=1, prompt_tokens=20_000, output_tokens=100)
+    one = serving_economics(SMALL, count_parameters(SMALL), setup, H100_LIKE, None)
+    assert one.ttft_s == pytest.approx(one.prefill_s)
+    # 20,000 tokens in ceil(20000 / 8192) = 3 chunks: three iterations' fixed cost, not one.
+    busy = serving_economics(
+        SMALL, count_parameters(SMALL), setup.model_copy(update={"batch_size": 64}), H100_LIKE, None
+    )
+    assert busy.ttft_s > one.ttft_s  # decoders ride along and the running iteration finishes first
+    assert busy.decode_s_per_token > busy.decode_step_s  # the prompts' share of each gap
+
+
+def test_expert_parallel_moves_moe_layers_to_all_to_all_only_across_accelerators():
+    params = count_parameters(MOE)
+    for tp in (1, 4):
+        base = ServingSetup(tensor_parallel=tp, batch_size=32)
+        sliced = serving_economics(MOE, params, base, H100_LIKE, None)
+        placed = serving_economics(
+            MOE, params, base.model_copy(update={"expert_parallel": True}), H100_LIKE, None
+        )
+        if tp == 1:  # one accelerator: nothing to exchange either way
+            assert placed.decode_step_s == pytest.approx(sliced.decode_step_s, rel=1e-12)
+        else:  # 6 of 64 experts per token: dispatch + combine carry 6 copies of each token
+            assert placed.decode_step_s > sliced.decode_step_s
+    # A dense model has no experts to place.
+    dense = ServingSetup(tensor_parallel=4, batch_size=32)
+    a = serving_economics(SMALL, count_parameters(SMALL), dense, H100_LIKE, None)
+    b = serving_economics(
+        SMALL, count_parameters(SMALL), dense.model_copy(update={"expert_parallel": True}),
+        H100_LIKE, None,
+    )
+    assert a.decode_step_s == b.decode_step_s
+
+
+def test_input_and_output_prices_pay_for_the_replica_time():
+    # A request's prompt at the input price plus its output at the output price costs the
+    # replica's time per request: TP x $/h x (output tokens x inter-token latency / batch).
+    setup = ServingSetup(batch_size=48, prompt_tokens=3000, output_tokens=400, tensor_parallel=2)
+    r = serving_economics(SMALL, count_parameters(SMALL), setup, H100_LIKE, 2.0)
+    per_request = (
+        r.usd_per_million_input_tokens * 3000 + r.usd_per_million_output_tokens * 400
+    ) / 1e6
+    replica_usd_per_s = 2 * 2.0 / 3600
+    assert per_request == pytest.approx(replica_usd_per_s * 400 * r.decode_s_per_token / 48)
+    assert r.usd_per_million_output_tokens_all_in == pytest.approx(
+        replica_usd_per_s / r.tokens_per_s_per_replica * 1e6
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(load_setups, st.sampled_from([SMALL, MOE]), st.floats(1, 300), st.sampled_from([1, 4, 8]))
+def test_frontier_is_finite_and_its_best_point_is_the_cheapest_at_the_target(
+    setup, arch, target, per_node
+):
+    setup = setup.model_copy(update={"min_tokens_per_s_per_user": target})
+    f = serving_frontier(arch, count_parameters(arch), setup, H100_LIKE, 2.0, per_node)
+    assert set(f.tensor_parallel_degrees) <= {1, 2, 4, 8} and max(f.tensor_parallel_degrees) <= (
+        per_node
+    )
+    for column in (f.tokens_per_s_per_user, f.tokens_per_s_per_accelerator, f.ttft_s):
+        assert all(math.isfinite(v) and v > 0 for v in column)
+    for tp in f.tensor_parallel_degrees:
+        curve = f.curve(tp)
+        assert [p.batch for p in curve] == sorted({p.batch for p in curve})
+        speeds = [p.tokens_per_s_per_user for p in curve]
+        rates = [p.tokens_per_s_per_accelerator for p in curve]
+        assert all(b <= a * (1 + 1e-12) for a, b in zip(speeds, speeds[1:]))
+        assert all(b >= a * (1 - 1e-9) for a, b in zip(rates, rates[1:]))
+    at_target = [p for p in f.points if p.tokens_per_s_per_user >= target]
+    if f.best_at_target is None:
+        assert not at_target
+    else:
+        best = f.best_at_target
+        assert best.tokens_per_s_per_user >= target
+        assert all(
+            p.tokens_per_s_per_accelerator <= best.tokens_per_s_per_accelerator * (1 + 1e-12)
+            for p in at_target
+        )
+
+
+def test_frontier_only_uses_degrees_that_divide_the_heads_and_fit_a_node():
+    odd_heads = Architecture(
+        hidden_size=2560, num_layers=16, num_attention_heads=20, num_kv_heads=4,
+        intermediate_size=8192,
+    )
+    f = serving_frontier(
+        odd_heads, count_parameters(odd_heads), ServingSetup(), H100_LIKE, 2.0, per_node=8
+    )
+    assert f.tensor_parallel_degrees == (1, 2, 4)  # 20 heads: 8 does not divide them
+    g = serving_frontier(SMALL, count_parameters(SMALL), ServingSetup(), H100_LIKE, 2.0, 2)
+    assert g.tensor_parallel_degrees == (1, 2)
