@@ -161,7 +161,9 @@ def json_document(
     by section) and "preset" (name, origin, published figures, when known)."""
     document: dict[str, Any] = {}
     document.update(_json_safe(flat_readout(readout)))
-    document["serving.frontier"] = _json_safe(frontier_json(readout.serving_frontier))
+    frontier = getattr(readout, "serving_frontier", None)  # a readout stub may have none
+    if frontier is not None:
+        document["serving.frontier"] = _json_safe(frontier_json(frontier))
     document["scenario"] = _json_safe(scenario.model_dump(mode="json"))
     document["preset"] = _json_safe(dict(meta or {}))
     return document
