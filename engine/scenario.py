@@ -193,8 +193,10 @@ class ScalingSetup(BaseModel):
     law: Literal["besiroglu2024", "hoffmann2022", "kaplan2020", "deepseek2024"] = Field(
         "besiroglu2024", description="Scaling law for loss and the compute-optimal allocation."
     )
-    view: Literal["frontier", "loss_vs_params", "isoflop"] = Field(
-        "frontier", description="Curve shown: compute frontier, loss vs N at fixed D, iso-FLOP."
+    view: Literal["frontier", "loss_vs_params", "isoflop", "serving"] = Field(
+        "frontier",
+        description="Curve shown: compute frontier, loss vs N at fixed D, iso-FLOP, or the "
+        "serving frontier (output tokens/s per accelerator against tokens/s per user).",
     )
 
 
