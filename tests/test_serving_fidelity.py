@@ -101,3 +101,15 @@ def test_cheapest_llama_70b_on_h100_fp8_at_20_tokens_per_s_per_user():
     assert faster["serving.best_at_target.usd_per_million_output_tokens_all_in"] > (
         best["usd_per_million_output_tokens_all_in"]
     )
+
+
+def test_help_explains_the_answer_the_engine_gives():
+    from llmscope.tui.screens.help import READOUTS_HELP
+
+    document = _show_json("llama3.1-70b", LLAMA_70B_H100_FP8)
+    tp = document["serving.best_at_target.tensor_parallel"]
+    batch = document["serving.best_at_target.batch"]
+    usd = document["serving.best_at_target.usd_per_million_output_tokens_all_in"]
+    assert f"TP {tp} at ~155 requests" in READOUTS_HELP
+    assert batch == pytest.approx(155, rel=0.1)
+    assert f"${usd:.2f} per 1M output tokens" in READOUTS_HELP
