@@ -156,8 +156,9 @@ class ServingSetup(BaseModel):
     )
     expert_parallel: bool = Field(
         False,
-        description="Mixture of experts: place whole experts on the replica's accelerators "
-        "(expert parallel, an all-to-all per MoE layer) instead of slicing each one TP ways.",
+        description="Mixture of experts: whole experts on each of the replica's accelerators "
+        "and data-parallel attention (each keeps its own requests and a copy of the dense "
+        "weights; all-to-all per MoE layer) instead of slicing every matrix TP ways.",
     )
     compute_efficiency: float | None = Field(
         None,

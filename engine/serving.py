@@ -29,11 +29,14 @@ each at its own roofline (Williams, Waterman and Patterson 2009):
   (the read is linear in context), sliding-window layers capped. K/V heads are split across ranks
   up to their count and replicated beyond (vLLM `QKVParallelLinear`); MLA's latent cannot be split
   by heads, so every rank keeps a copy.
-- Expert parallelism (`serving.expert_parallel`): routed experts are placed whole on the replica's
-  ranks instead of each being sliced TP ways (vLLM `--enable-expert-parallel`, SGLang EP-MoE).
-  Every MoE layer's all-reduce becomes a dispatch and a combine all-to-all: each token's hidden
-  state goes to the ranks of its k experts, (TP-1)/TP of them remote. The weights read per rank are
-  the same on average; routing imbalance is not modelled.
+- Expert parallelism (`serving.expert_parallel`), as engines pair it with data-parallel
+  attention for MoE serving (SGLang's DP attention + EP-MoE, TensorRT-LLM's attention DP + EP,
+  DeepSeek-V3 report Sec. 3.4): each rank keeps whole experts (1/TP of them) and its own requests
+  with their whole KV cache (an MLA latent is then split by requests, not replicated), and a copy
+  of the attention and other dense weights, which it reads every step. No all-reduce: a MoE layer
+  dispatches each token's hidden state to the ranks of its k experts and combines the results,
+  two all-to-alls carrying (n / TP) x hidden x 2 B x the remote ranks a token visits,
+  (TP - 1)(1 - (1 - 1/TP)^k) with experts spread evenly. Routing imbalance is not modelled.
 
 Continuous batching with chunked prefill (Yu et al. 2022, Orca; Agrawal et al. 2024,
 Sarathi-Serve; vLLM and TensorRT-LLM's chunked context): a prompt of P tokens is prefilled in
@@ -400,32 +403,49 @@ class ServingModel:
         self.fixed_step_s = STEP_OVERHEAD_S + self.layers * KERNELS_PER_LAYER * KERNEL_GAP_S
 
     def shards(self, tp: np.ndarray) -> np.ndarray:
+        """Ways the KV cache is split: by KV heads under TP (an MLA latent not at all), by
+        requests under expert parallelism's data-parallel attention."""
+        if self.expert_parallel:
+            return tp
         return np.ones_like(tp) if self.mla else np.minimum(tp, self.kv_heads)
+
+    def weights_per_accelerator(self, tp: np.ndarray) -> np.ndarray:
+        if self.expert_parallel:  # dense weights replicated, experts split
+            return self.weights - self.expert_bytes + self.expert_bytes / tp
+        return self.weights / tp
 
     def max_batch(self, tp: np.ndarray) -> np.ndarray:
         """Sequences at prompt + output whose KV fits beside the weights (0: not even one)."""
-        budget = np.maximum(self.usable - self.weights / tp, 0.0)
+        budget = np.maximum(self.usable - self.weights_per_accelerator(tp), 0.0)
         return np.floor(budget / (self.kv_sequence / self.shards(tp)))
 
     def weights_read(self, tokens: np.ndarray) -> np.ndarray:
+        """Weight bytes a step over `tokens` tokens reads, whole replica (TP sharding)."""
         if not self.expert_bytes:
             return self.dense_read + 0.0 * tokens
         miss = 1.0 - self.arch.experts_per_token / self.arch.num_experts
         untouched = miss ** np.maximum(tokens, 1.0)
         return self.dense_read - self.expert_bytes * untouched
 
+    def weights_read_per_accelerator(self, tp: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+        if self.expert_parallel:
+            experts_read = self.weights_read(tokens) - (self.dense_read - self.expert_bytes)
+            return self.dense_read - self.expert_bytes + experts_read / tp
+        return self.weights_read(tokens) / tp
+
     def communication_s(self, tp: np.ndarray, tokens: np.ndarray) -> np.ndarray:
-        """Two all-reduces per layer (after attention and after the MLP); with expert
-        parallelism a MoE layer's second one becomes a dispatch and a combine all-to-all."""
+        """Tensor parallel: two all-reduces per layer (after attention and after the MLP).
+        Expert parallel: a dispatch and a combine all-to-all per MoE layer (module docstring)."""
         message = tokens * self.hidden * 2.0  # 16-bit activations
-        remote = (tp - 1.0) / tp
-        all_reduce = self.all_reduce_latency_s + 2.0 * remote * message / self.bus_bandwidth
-        count = 2.0 * self.layers
-        total = count * all_reduce
         if self.expert_parallel:
             k = self.arch.experts_per_token
-            all_to_all = self.all_reduce_latency_s + k * remote * message / self.bus_bandwidth
-            total = total + self.moe_layers * (2.0 * all_to_all - all_reduce)
+            remote_ranks = (tp - 1.0) * (1.0 - (1.0 - 1.0 / tp) ** k)
+            all_to_all = self.all_reduce_latency_s + message / tp * remote_ranks / self.bus_bandwidth
+            total = self.moe_layers * 2.0 * all_to_all
+        else:
+            remote = (tp - 1.0) / tp
+            all_reduce = self.all_reduce_latency_s + 2.0 * remote * message / self.bus_bandwidth
+            total = 2.0 * self.layers * all_reduce
         return np.where(tp > 1, total, 0.0)
 
     def step_s(
@@ -440,7 +460,9 @@ class ServingModel:
         with whole-replica KV bytes and attention FLOPs; `weight_tokens` (default `tokens`) are
         the tokens whose routing decides which experts are read."""
         routed = tokens if weight_tokens is None else weight_tokens
-        memory = (self.weights_read(routed) / tp + kv_bytes / self.shards(tp)) / self.bandwidth
+        memory = (
+            self.weights_read_per_accelerator(tp, routed) + kv_bytes / self.shards(tp)
+        ) / self.bandwidth
         compute = (
             tokens * self.matmul_flops_per_token / self.matmul_flops_s
             + attention / self.attention_flops_s
@@ -473,9 +495,9 @@ class ServingModel:
         prompts = running / self.output
         others = self.chunks * (with_chunk(running, weight_tokens=running) - decode_s)
         shared_weights = (
-            self.weights_read(running * (1.0 + self.prompt / self.output))
-            - self.weights_read(running)
-        ) / (tp * self.bandwidth)
+            self.weights_read_per_accelerator(tp, running * (1.0 + self.prompt / self.output))
+            - self.weights_read_per_accelerator(tp, running)
+        ) / self.bandwidth
         itl = decode_s + prompts * others + shared_weights
         prefill_marginal = (itl - decode_s) / prompts  # what one prompt adds, per prompt
         ride = np.where(running > 1, 0.5 * itl, 0.0)
@@ -583,9 +605,11 @@ def serving_economics(
         matmul_flops_per_s=m.matmul_flops_s,
         bandwidth_bytes_per_s=m.bandwidth,
         weights_bytes=m.weights,
-        weights_bytes_per_accelerator=m.weights / tp,
+        weights_bytes_per_accelerator=float(m.weights_per_accelerator(np.float64(tp))),
         kv_bytes_per_sequence=m.kv_sequence,
-        kv_budget_bytes_per_accelerator=max(0.0, m.usable - m.weights / tp),
+        kv_budget_bytes_per_accelerator=max(
+            0.0, m.usable - float(m.weights_per_accelerator(np.float64(tp)))
+        ),
         max_batch=int(r["max_batch"]),
         batch_running=running,
         prefill_flops=m.prefill_flops,

@@ -318,18 +318,38 @@ def test_one_request_alone_waits_for_nothing_but_its_prompt():
     assert busy.decode_s_per_token > busy.decode_step_s  # the prompts' share of each gap
 
 
-def test_expert_parallel_moves_moe_layers_to_all_to_all_only_across_accelerators():
-    params = count_parameters(MOE)
-    for tp in (1, 4):
-        base = ServingSetup(tensor_parallel=tp, batch_size=32)
-        sliced = serving_economics(MOE, params, base, H100_LIKE, None)
-        placed = serving_economics(
-            MOE, params, base.model_copy(update={"expert_parallel": True}), H100_LIKE, None
+MLA_MOE = Architecture(
+    hidden_size=2048, num_layers=16, num_attention_heads=16, num_kv_heads=16,
+    intermediate_size=8192, attention="mla", kv_lora_rank=512, qk_rope_head_dim=64,
+    qk_nope_head_dim=128, v_head_dim=128, num_experts=64, experts_per_token=6,
+    expert_intermediate_size=1024, num_shared_experts=2, shared_expert_intermediate_size=1024,
+)
+
+
+def test_expert_parallel_splits_requests_and_experts_and_replicates_the_rest():
+    for arch in (MOE, MLA_MOE):
+        params = count_parameters(arch)
+        base = ServingSetup(tensor_parallel=8, batch_size=32)
+        placed_setup = base.model_copy(update={"expert_parallel": True})
+        sliced = serving_economics(arch, params, base, H100_LIKE, None)
+        placed = serving_economics(arch, params, placed_setup, H100_LIKE, None)
+        model = ServingModel(arch, params, placed_setup, H100_LIKE)
+        experts = model.expert_bytes
+        # Dense weights on every rank, experts split eight ways.
+        assert placed.weights_bytes_per_accelerator == pytest.approx(
+            placed.weights_bytes - experts + experts / 8
         )
-        if tp == 1:  # one accelerator: nothing to exchange either way
-            assert placed.decode_step_s == pytest.approx(sliced.decode_step_s, rel=1e-12)
-        else:  # 6 of 64 experts per token: dispatch + combine carry 6 copies of each token
-            assert placed.decode_step_s > sliced.decode_step_s
+        assert placed.weights_bytes_per_accelerator > sliced.weights_bytes_per_accelerator
+        # Each rank holds its own requests' cache: an MLA latent is no longer replicated 8 times,
+        # GQA's 4 KV heads no longer cap the split at 4.
+        assert placed.max_batch > sliced.max_batch
+        # One rank: nothing to exchange, no difference.
+        one = ServingSetup(tensor_parallel=1, batch_size=32)
+        a = serving_economics(arch, params, one, H100_LIKE, None)
+        b = serving_economics(
+            arch, params, one.model_copy(update={"expert_parallel": True}), H100_LIKE, None
+        )
+        assert a.decode_step_s == pytest.approx(b.decode_step_s, rel=1e-12)
     # A dense model has no experts to place.
     dense = ServingSetup(tensor_parallel=4, batch_size=32)
     a = serving_economics(SMALL, count_parameters(SMALL), dense, H100_LIKE, None)
