@@ -334,6 +334,19 @@ def _kv_read(arch: Architecture, batch: int, context: float, kv_dtype: str) -> f
     return batch * per_layer * _kv_positions(arch, context)
 
 
+@dataclass(frozen=True, slots=True)
+class _PerTensorParallel:
+    """Step coefficients at one (array of) tensor-parallel degree(s), per accelerator."""
+
+    dense_bytes: np.ndarray  # weights every step reads, whatever the routing
+    expert_bytes: np.ndarray  # all routed experts' bytes on this accelerator
+    kv_s_per_byte: np.ndarray  # 1 / (KV shards x achievable bandwidth), whole-replica bytes
+    matmul_s_per_token: np.ndarray
+    attention_s_per_flop: np.ndarray  # whole-replica FLOPs
+    communication_s: np.ndarray  # latency part per step
+    communication_s_per_token: np.ndarray
+
+
 # ---------------------------------------------------------------------------------------------
 # The model, on arrays: tensor parallel and batch broadcast (evaluate passes scalars, the
 # frontier a grid)
@@ -428,29 +441,52 @@ class ServingModel:
         return self.dense_read - self.expert_bytes * untouched
 
     def weights_read_per_accelerator(self, tp: np.ndarray, tokens: np.ndarray) -> np.ndarray:
-        if self.expert_parallel:
-            experts_read = self.weights_read(tokens) - (self.dense_read - self.expert_bytes)
-            return self.dense_read - self.expert_bytes + experts_read / tp
-        return self.weights_read(tokens) / tp
+        """Weight bytes one accelerator reads in a step over `tokens` tokens."""
+        c = self._per_tp(tp)
+        return c.dense_bytes + c.expert_bytes * self._experts_touched(tokens)
 
-    def communication_s(self, tp: np.ndarray, tokens: np.ndarray) -> np.ndarray:
-        """Tensor parallel: two all-reduces per layer (after attention and after the MLP).
-        Expert parallel: a dispatch and a combine all-to-all per MoE layer (module docstring)."""
-        message = tokens * self.hidden * 2.0  # 16-bit activations
-        if self.expert_parallel:
+    def _experts_touched(self, tokens: np.ndarray) -> np.ndarray | float:
+        """Expected share of routed experts n tokens touch, 1 - (1 - k/E)^n (0 for no experts:
+        the term it multiplies is zero then)."""
+        if not self.expert_bytes:
+            return 0.0
+        miss = 1.0 - self.arch.experts_per_token / self.arch.num_experts
+        return 1.0 - miss ** np.maximum(tokens, 1.0)
+
+    def _per_tp(self, tp: np.ndarray) -> _PerTensorParallel:
+        """The coefficients of a step that depend on the tensor-parallel degree alone, so a
+        step is a handful of array operations (the frontier evaluates hundreds at once)."""
+        multi = tp > 1
+        if self.expert_parallel:  # dense weights replicated, experts split; all-to-all (docstring)
+            dense_bytes = (self.dense_read - self.expert_bytes) * np.ones_like(tp)
             k = self.arch.experts_per_token
             remote_ranks = (tp - 1.0) * (1.0 - (1.0 - 1.0 / tp) ** k)
-            all_to_all = self.all_reduce_latency_s + message / tp * remote_ranks / self.bus_bandwidth
-            total = self.moe_layers * 2.0 * all_to_all
-        else:
-            remote = (tp - 1.0) / tp
-            all_reduce = self.all_reduce_latency_s + 2.0 * remote * message / self.bus_bandwidth
-            total = 2.0 * self.layers * all_reduce
-        return np.where(tp > 1, total, 0.0)
+            latency = self.moe_layers * 2.0 * self.all_reduce_latency_s
+            per_token = self.moe_layers * 2.0 * self.hidden * 2.0 / tp * remote_ranks
+        else:  # two all-reduces per layer, after attention and after the MLP
+            dense_bytes = (self.dense_read - self.expert_bytes) / tp
+            latency = 2.0 * self.layers * self.all_reduce_latency_s
+            per_token = 2.0 * self.layers * 2.0 * (tp - 1.0) / tp * self.hidden * 2.0
+        return _PerTensorParallel(
+            dense_bytes=dense_bytes,
+            expert_bytes=self.expert_bytes / tp,
+            kv_s_per_byte=1.0 / (self.shards(tp) * self.bandwidth),
+            matmul_s_per_token=self.matmul_flops_per_token / (self.matmul_flops_s * tp),
+            attention_s_per_flop=1.0 / (self.attention_flops_s * tp),
+            communication_s=np.where(multi, latency, 0.0),
+            communication_s_per_token=np.where(multi, per_token / self.bus_bandwidth, 0.0),
+        )
+
+    def communication_s(self, tp: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+        """Tensor parallel: two all-reduces per layer of tokens x hidden x 2 B (latency + bytes
+        over the bus bandwidth, ring all-reduce moving 2 (TP-1)/TP of them). Expert parallel: a
+        dispatch and a combine all-to-all per MoE layer (module docstring)."""
+        c = self._per_tp(tp)
+        return c.communication_s + c.communication_s_per_token * tokens
 
     def step_s(
         self,
-        tp: np.ndarray,
+        c: _PerTensorParallel,
         tokens: np.ndarray,
         kv_bytes: np.ndarray,
         attention: np.ndarray,
@@ -460,48 +496,58 @@ class ServingModel:
         with whole-replica KV bytes and attention FLOPs; `weight_tokens` (default `tokens`) are
         the tokens whose routing decides which experts are read."""
         routed = tokens if weight_tokens is None else weight_tokens
-        memory = (
-            self.weights_read_per_accelerator(tp, routed) + kv_bytes / self.shards(tp)
-        ) / self.bandwidth
-        compute = (
-            tokens * self.matmul_flops_per_token / self.matmul_flops_s
-            + attention / self.attention_flops_s
-        ) / tp
-        total = memory + compute + self.communication_s(tp, tokens) + self.fixed_step_s
+        weights = c.dense_bytes + c.expert_bytes * self._experts_touched(routed)
+        memory = weights / self.bandwidth + kv_bytes * c.kv_s_per_byte
+        compute = tokens * c.matmul_s_per_token + attention * c.attention_s_per_flop
+        total = (
+            memory
+            + compute
+            + c.communication_s
+            + tokens * c.communication_s_per_token
+            + self.fixed_step_s
+        )
         return total, memory, compute
 
-    def at(self, tp: np.ndarray, batch: np.ndarray) -> dict[str, np.ndarray]:
-        """Every figure at tensor-parallel degree(s) `tp` and requests in flight `batch`."""
-        tp, asked = np.broadcast_arrays(np.asarray(tp, float), np.asarray(batch, float))
+    def at(self, tp: np.ndarray, batch: np.ndarray, full: bool = True) -> dict[str, np.ndarray]:
+        """Every figure at tensor-parallel degree(s) `tp` and requests in flight `batch`;
+        `full=False` leaves out the idle prefill and the per-request figures (the frontier)."""
+        tp, asked = np.asarray(tp, float), np.asarray(batch, float)  # they broadcast
+        c = self._per_tp(tp)
         max_batch = self.max_batch(tp)
         running = np.clip(asked, 1.0, np.maximum(max_batch, 1.0))
         decode_s, memory_s, compute_s = self.step_s(
-            tp, running, running * self.kv_per_request, running * self.attention_per_request
+            c, running, running * self.kv_per_request, running * self.attention_per_request
         )
 
         def with_chunk(decoders: np.ndarray, weight_tokens: np.ndarray | None = None):
             return self.step_s(
-                tp,
+                c,
                 self.chunk_tokens + decoders,
                 decoders * self.kv_per_request + self.chunk_kv,
                 decoders * self.attention_per_request + self.chunk_attention,
                 weight_tokens,
             )[0]
 
-        prefill_alone = self.chunks * with_chunk(np.zeros_like(tp))
+        prefill_alone = self.chunks * with_chunk(0.0 * tp) if full else None
         # The B / O prompts of an iteration share its weight reads with the decoders: a mixture
         # of experts reads the distinct experts of all B (1 + P / O) tokens once, not one
         # prompt's extra experts B / O times over (dense weights are read once either way).
         prompts = running / self.output
         others = self.chunks * (with_chunk(running, weight_tokens=running) - decode_s)
         shared_weights = (
-            self.weights_read_per_accelerator(tp, running * (1.0 + self.prompt / self.output))
-            - self.weights_read_per_accelerator(tp, running)
-        ) / self.bandwidth
+            c.expert_bytes
+            * (
+                self._experts_touched(running * (1.0 + self.prompt / self.output))
+                - self._experts_touched(running)
+            )
+            / self.bandwidth
+        )
         itl = decode_s + prompts * others + shared_weights
         prefill_marginal = (itl - decode_s) / prompts  # what one prompt adds, per prompt
         ride = np.where(running > 1, 0.5 * itl, 0.0)
         first_token = ride + self.chunks * with_chunk(running - 1.0)
+        if not full:
+            return {"itl_s": itl, "ttft_s": first_token, "per_replica": running / itl}
         request_s = first_token + (self.output - 1.0) * itl
         queue_s = np.maximum(asked - running, 0.0) / running * request_s
         return {
@@ -656,6 +702,7 @@ class FrontierPoint:
 
 
 FRONTIER_POINT_KEYS = tuple(FrontierPoint.__slots__)
+_FRONTIER_STEPS = np.linspace(0.0, 1.0, FRONTIER_BATCHES)[None, :]
 
 
 @dataclass(frozen=True, slots=True)
@@ -701,13 +748,12 @@ def frontier_tensor_parallel_degrees(
 ) -> tuple[int, ...]:
     """Powers of two up to the node size that divide the attention heads (Megatron splits heads
     evenly) and hold the weights plus one sequence."""
-    degrees = []
-    tp = 1
-    while tp <= per_node:
-        if arch.num_attention_heads % tp == 0 and model.max_batch(np.float64(tp)) >= 1:
-            degrees.append(tp)
-        tp *= 2
-    return tuple(degrees)
+    powers = [1 << i for i in range(max(1, per_node).bit_length()) if (1 << i) <= per_node]
+    candidates = [tp for tp in powers if arch.num_attention_heads % tp == 0]
+    if not candidates:
+        return ()
+    fits = model.max_batch(np.asarray(candidates, float)) >= 1
+    return tuple(tp for tp, ok in zip(candidates, fits.tolist()) if ok)
 
 
 def serving_frontier(
@@ -733,9 +779,9 @@ def serving_frontier(
     rows = np.arange(len(degrees))
     tps = np.asarray(degrees, float)[:, None]
     top = np.maximum(m.max_batch(tps), 1.0)
-    steps = np.linspace(0.0, 1.0, FRONTIER_BATCHES)[None, :]
+    steps = _FRONTIER_STEPS
     batches = np.round(top**steps)  # geometric, 1 .. max batch, per TP
-    grid = m.at(tps, batches)
+    grid = m.at(tps, batches, full=False)  # batches <= max batch: no queue
     speed = 1.0 / grid["itl_s"]
     per_acc = grid["per_replica"] / tps
     rate = None if price_usd_per_hour is None else tps * price_usd_per_hour / 3600.0
@@ -762,7 +808,7 @@ def serving_frontier(
         low = batches[rows, last]
         high = batches[rows, np.minimum(last + 1, FRONTIER_BATCHES - 1)]
         fine = np.round(low[:, None] + (high - low)[:, None] * steps)
-        refined = m.at(tps, fine)
+        refined = m.at(tps, fine, full=False)
         fine_speed = 1.0 / refined["itl_s"]
         ok = (fine_speed >= target) & meets.any(axis=1)[:, None]
         fine_acc = np.where(ok, refined["per_replica"] / tps, -1.0)
