@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from llmscope.engine.architecture import Architecture
 from llmscope.engine.flops import FlopsPerToken, flops_per_token
 from llmscope.engine.hardware import Accelerator, Catalog, builtin_catalog
@@ -35,7 +37,6 @@ from llmscope.engine.serving import (
     ServingFrontier,
     ServingModel,
     fit_status,
-    kv_shards,
     serving_economics,
     serving_frontier,
     smallest_tensor_parallel,
@@ -286,11 +287,18 @@ def _training_fit(
 
 
 def _serving_fit(
-    scenario: Scenario, arch: Architecture, weights_total: float, kv_total: float, capacity: float
+    scenario: Scenario,
+    arch: Architecture,
+    weights_total: float,
+    kv_total: float,
+    capacity: float,
+    model: ServingModel,
 ) -> MemoryFit:
     tp = scenario.serving.tensor_parallel
-    weights = weights_total / tp
-    kv = kv_total / kv_shards(arch, tp)
+    # Per accelerator as the serving model places them: sliced TP ways, or under expert
+    # parallelism dense weights replicated, experts and requests split (engine.serving).
+    weights = float(model.weights_per_accelerator(np.float64(tp)))
+    kv = kv_total / float(model.shards(np.float64(tp)))
     return MemoryFit(
         components=(("weights", weights), ("kv_cache", kv)),
         used_bytes=weights + kv,
@@ -395,5 +403,7 @@ def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Readout:
         serving_frontier=frontier,
         scaling=scaling,
         training_fit=_training_fit(scenario, arch, params, training_memory, capacity),
-        serving_fit=_serving_fit(scenario, arch, weights.total_bytes, kv.serving_bytes, capacity),
+        serving_fit=_serving_fit(
+            scenario, arch, weights.total_bytes, kv.serving_bytes, capacity, serving_model
+        ),
     )
