@@ -753,5 +753,7 @@ async def test_a_per_user_speed_typed_in_moves_the_cheapest_serving_setup():
         # The measured efficiencies are predictions until a value is typed over them.
         assert app.scenario.serving.bandwidth_efficiency is None
         step_s = app.readout.serving.decode_step_s
+        assert "efficiency typed in" not in readouts_text(app)
         await type_into(pilot, app, "serving.bandwidth_efficiency", "0.5")
         assert app.readout.serving.decode_step_s > step_s
+        assert "bandwidth efficiency typed in" in readouts_text(app)  # labelled an override

@@ -500,10 +500,19 @@ class ReadoutsPane(Widget):
             training_figures,
         )
         s = scenario.serving
+        overridden = [
+            name
+            for name, value in (
+                ("compute", s.compute_efficiency),
+                ("bandwidth", s.bandwidth_efficiency),
+            )
+            if value is not None
+        ]
+        override = f", {' and '.join(overridden)} efficiency typed in" if overridden else ""
         section(
             "serving",
             f"Serving  {s.prompt_tokens:,} in + {s.output_tokens:,} out, batch {s.batch_size:,}, "
-            f"{s.weight_dtype}, decode {readout.serving.decode_bound}-bound",
+            f"{s.weight_dtype}, decode {readout.serving.decode_bound}-bound{override}",
             serving_figures,
         )
 
