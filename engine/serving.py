@@ -119,15 +119,16 @@ class GenerationConstants:
 # H100 SXM 794.5 of 989 bf16 and 1402.6 of 1979 fp8, B200 1745 of 2250 bf16 and 3432.5 of 4500
 # fp8, MI300X 781.9 / MI325X 784.9 of 1300 bf16, Gaudi 3 1243 of 1677 bf16, 1289.5 of 1677 fp8.
 # Bandwidth: a coalesced weight stream on H100 SXM reaches 2.8 of 3.35 TB/s (84%) under Nsight
-# Compute (mikamirai.com, "GPU Memory Bandwidth: What Your Profiler Isn't Telling You", 2026);
-# device-to-device copy and STREAM triad measure ~3.1 TB/s (92%); 0.85 sits between. AMD and
-# Intel parts are taken 5 points lower (their stream benchmarks report ~80%; recalled, unverified).
+# Compute (mikamirai.com, "GPU Memory Bandwidth: What Your Profiler Isn't Telling You"); a plain
+# copy on an A800 PCIe reaches 1,727 of 1,935 GB/s (89%; mli/transformers-benchmarks issue #4).
+# 0.85 sits between, for the GEMV-like weight reads of decode. AMD and Intel parts are taken 5
+# points lower (their stream benchmarks report ~80%; recalled, unverified).
 # All-reduce latency: vLLM's custom all-reduce on H100 takes 8.5-10 us for 0.5-32 KB at TP 2/4/8
 # and 24-45 us at 1 MB, NCCL more (sgl-project/sglang PR #2904 tables); 20 us is a decode-sized
-# message (B x hidden x 2 B, 16-512 KB) with its launch. Bus efficiency: nccl-tests all_reduce_perf
-# large-message busbw on NVSwitch nodes, ~0.78-0.80 of the one-direction NVLink figure (recalled
-# from the nccl-tests README's DGX results; unverified here). TPUs and the fallback: no MAMF row
-# exists; Hopper-like fractions are assumed and marked so.
+# message (B x hidden x 2 B, 16-512 KB) with its launch. Bus efficiency: NVLink P2P on HGX H100
+# moves 380 of 450 GB/s per direction (84%; NVIDIA/nccl issue #1264, p2pBandwidthLatencyTest);
+# all-reduce bus bandwidth runs a little under P2P: 0.80 (0.78 on A100). TPUs and the fallback:
+# no MAMF row exists; Hopper-like fractions are assumed and marked so.
 GENERATIONS: dict[str, GenerationConstants] = {
     "ampere": GenerationConstants(0.869, 0.869, 0.85, 20e-6, 0.78, "A100 271.2/312 TF (MAMF)"),
     "hopper": GenerationConstants(
