@@ -311,6 +311,10 @@ async def test_serving_view_draws_one_curve_per_tensor_parallel_degree_with_the_
         # The curves are the frontier of the readout (`show --json` serving.frontier) as drawn.
         frontier = readout.serving_frontier
         assert sum(len(s.x) for s in shown.series) == len(frontier.points)
+        for series, tp in zip(shown.series, frontier.tensor_parallel_degrees):
+            curve_points = frontier.curve(tp)
+            assert list(series.x) == [p.tokens_per_s_per_user for p in curve_points]
+            assert list(series.y) == [p.tokens_per_s_per_accelerator for p in curve_points]
         assert shown.point == (
             readout.serving.decode_tokens_per_s, readout.serving.tokens_per_s_per_accelerator
         )
