@@ -386,8 +386,9 @@ class CurvesPane(Widget):
                     "$error",
                 )
             )
-            self.query_one("#curve-plot", PlotextPlot).plt.clear_data()
-            self.query_one("#curve-plot", PlotextPlot).refresh()
+            plot = self.query_one("#curve-plot", PlotextPlot)
+            plot.plt.clear_data()
+            plot.refresh()
             for name in ("#curve-summary", "#curve-legend", "#curve-note"):
                 self.query_one(name, FigureText).update(Content(""))
             return
@@ -396,9 +397,9 @@ class CurvesPane(Widget):
         target = readout.serving_frontier.min_tokens_per_s_per_user
         self._draw_plot(shown, pinned_point, target_x=target)
         self.query_one("#curve-summary", FigureText).update(self._serving_summary(readout))
+        target_label = f"{format_count(target)} tok/s/user target"
         self.query_one("#curve-legend", FigureText).update(
-            self._legend(shown, pinned_point is not None, target_label=f"{format_count(target)} "
-                         "tok/s/user target")
+            self._legend(shown, pinned_point is not None, target_label=target_label)
         )
         self.query_one("#curve-note", FigureText).update(
             Content(
