@@ -50,8 +50,9 @@ prefilled per decode iteration on average:
                                  + chunks x t_step(chunk + B - 1 decode tokens)
                                  + the wait for a slot when B exceeds what memory holds
 
-where the prefill marginal is what the prompt's tokens add to the iterations that carry them. A
-static batch (TensorRT-LLM's throughput tables: B prompts, then O decode steps) takes
+where the prefill marginal is what the prompt's tokens add to the iterations that carry them
+(for a mixture of experts the prompts and decoders of an iteration share its expert reads: the
+experts of all B (1 + P / O) tokens are read once). A static batch (TensorRT-LLM's throughput tables: B prompts, then O decode steps) takes
 O t_step(B) + B x prefill marginal, the same expression, so one formula covers both.
 
 Memory: 90% of the accelerator is usable for weights and KV (vLLM's default
