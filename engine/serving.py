@@ -442,11 +442,6 @@ class ServingModel:
         untouched = miss ** np.maximum(tokens, 1.0)
         return self.dense_read - self.expert_bytes * untouched
 
-    def weights_read_per_accelerator(self, tp: np.ndarray, tokens: np.ndarray) -> np.ndarray:
-        """Weight bytes one accelerator reads in a step over `tokens` tokens."""
-        c = self._per_tp(tp)
-        return c.dense_bytes + c.expert_bytes * self._experts_touched(tokens)
-
     def _experts_touched(self, tokens: np.ndarray) -> np.ndarray | float:
         """Expected share of routed experts n tokens touch, 1 - (1 - k/E)^n (0 for no experts:
         the term it multiplies is zero then)."""
@@ -459,7 +454,10 @@ class ServingModel:
         """The coefficients of a step that depend on the tensor-parallel degree alone, so a
         step is a handful of array operations (the frontier evaluates hundreds at once)."""
         multi = tp > 1
-        if self.expert_parallel:  # dense weights replicated, experts split; all-to-all (docstring)
+        # Communication: tensor parallel, two all-reduces per layer of n x hidden x 2 B (a ring
+        # moves 2 (TP-1)/TP of it); expert parallel, a dispatch and a combine all-to-all per MoE
+        # layer (module docstring). Latency + bytes over the bus bandwidth, nothing on one rank.
+        if self.expert_parallel:  # dense weights replicated, experts split
             dense_bytes = (self.dense_read - self.expert_bytes) * np.ones_like(tp)
             k = self.arch.experts_per_token
             remote_ranks = (tp - 1.0) * (1.0 - (1.0 - 1.0 / tp) ** k)
@@ -478,13 +476,6 @@ class ServingModel:
             communication_s=np.where(multi, latency, 0.0),
             communication_s_per_token=np.where(multi, per_token / self.bus_bandwidth, 0.0),
         )
-
-    def communication_s(self, tp: np.ndarray, tokens: np.ndarray) -> np.ndarray:
-        """Tensor parallel: two all-reduces per layer of tokens x hidden x 2 B (latency + bytes
-        over the bus bandwidth, ring all-reduce moving 2 (TP-1)/TP of them). Expert parallel: a
-        dispatch and a combine all-to-all per MoE layer (module docstring)."""
-        c = self._per_tp(tp)
-        return c.communication_s + c.communication_s_per_token * tokens
 
     def step_s(
         self,
