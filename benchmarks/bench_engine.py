@@ -5,8 +5,9 @@ Run: `python benchmarks/bench_engine.py` (from the repository root or anywhere).
 Baseline: the back-of-envelope a spreadsheet does for the same model, in plain Python:
 parameters from the config, 6ND training FLOPs, the KV-cache formula and a bandwidth-bound decode
 speed. `evaluate()` does all of that and much more (exact parameter anatomy, attention FLOPs,
-training memory under ZeRO/TP/PP with a bisection for the smallest cluster, the serving roofline,
-scaling-law assessment), so the ratio says what the full readout costs over the bare minimum. The
+training memory under ZeRO/TP/PP with a bisection for the smallest cluster, the serving model
+and its TP x batch frontier, scaling-law assessment), so the ratio says what the full readout
+costs over the bare minimum. The
 budget that matters is the 16 ms frame: an edit re-evaluates once per key press.
 """
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from llmscope.engine.architecture import Architecture
 from llmscope.engine.flops import FlopsPerToken, flops_per_token
 from llmscope.engine.hardware import Accelerator, Catalog, builtin_catalog
@@ -28,12 +30,15 @@ from llmscope.engine.parameters import ParameterCounts, count_parameters
 from llmscope.engine.scaling import ScalingAssessment, assess
 from llmscope.engine.scenario import Scenario
 from llmscope.engine.serving import (
+    FRONTIER_POINT_KEYS,
     USABLE_MEMORY_FRACTION,
     FitStatus,
     ServingEconomics,
+    ServingFrontier,
+    ServingModel,
     fit_status,
-    kv_shards,
     serving_economics,
+    serving_frontier,
     smallest_tensor_parallel,
 )
 from llmscope.engine.training import (
@@ -98,9 +103,22 @@ class Readout:
     training: TrainingEconomics
     training_targets: TrainingTargets
     serving: ServingEconomics
+    serving_frontier: ServingFrontier  # TP x batch sweep and the cheapest point at the target
     scaling: ScalingAssessment
     training_fit: MemoryFit  # per accelerator, the scenario's training layout
     serving_fit: MemoryFit  # per accelerator, serving.tensor_parallel as set (before any raise)
+
+    def _best_at_target(self) -> dict[str, Any]:
+        """`serving.best_at_target.*`: the cheapest frontier point at or above
+        serving.min_tokens_per_s_per_user (all null when none reaches it)."""
+        best = self.serving_frontier.best_at_target
+        keys = FRONTIER_POINT_KEYS
+        values = dict.fromkeys(keys) if best is None else best.to_dict()
+        flat = {f"serving.best_at_target.{key}": values[key] for key in keys}
+        flat["serving.best_at_target.min_tokens_per_s_per_user"] = (
+            self.serving_frontier.min_tokens_per_s_per_user
+        )
+        return flat
 
     def to_flat_dict(self) -> dict[str, Any]:
         """Stable dotted keys for `--json` output (documented in README). Values are JSON numbers,
@@ -162,6 +180,12 @@ class Readout:
             "serving.price_source": s.price_source,
             "serving.usd_per_million_input_tokens": s.usd_per_million_input_tokens,
             "serving.usd_per_million_output_tokens": s.usd_per_million_output_tokens,
+            "serving.usd_per_million_output_tokens_all_in": (
+                s.usd_per_million_output_tokens_all_in
+            ),
+            "serving.batch_running": s.batch_running,
+            "serving.decode_step_s": s.decode_step_s,
+            **self._best_at_target(),
             "serving.accelerators_for_target_load": s.accelerators_for_target_load,
             "fit.training_status": self.training_fit.status,
             "fit.training_used_bytes": self.training_fit.used_bytes,
@@ -178,6 +202,11 @@ class Readout:
             "scaling.loss_at_optimum": sc.loss_at_optimum,
             "scaling.loss_with_10x_compute": sc.loss_with_10x_compute,
         }
+
+
+def frontier_json(frontier: ServingFrontier) -> list[dict[str, Any]]:
+    """`serving.frontier` in `--json`: every point of the sweep, by TP then batch."""
+    return [point.to_dict() for point in frontier.points]
 
 
 def data_parallel_degree(scenario: Scenario) -> int:
@@ -258,11 +287,18 @@ def _training_fit(
 
 
 def _serving_fit(
-    scenario: Scenario, arch: Architecture, weights_total: float, kv_total: float, capacity: float
+    scenario: Scenario,
+    arch: Architecture,
+    weights_total: float,
+    kv_total: float,
+    capacity: float,
+    model: ServingModel,
 ) -> MemoryFit:
     tp = scenario.serving.tensor_parallel
-    weights = weights_total / tp
-    kv = kv_total / kv_shards(arch, tp)
+    # Per accelerator as the serving model places them: sliced TP ways, or under expert
+    # parallelism dense weights replicated, experts and requests split (engine.serving).
+    weights = float(model.weights_per_accelerator(np.float64(tp)))
+    kv = kv_total / float(model.shards(np.float64(tp)))
     return MemoryFit(
         components=(("weights", weights), ("kv_cache", kv)),
         used_bytes=weights + kv,
@@ -346,7 +382,13 @@ def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Readout:
         mfu=cluster.mfu,
         price_usd_per_hour=price,
     )
-    serving = serving_economics(arch, params, serve, accelerator, price, price_source)
+    serving_model = ServingModel(arch, params, serve, accelerator)
+    serving = serving_economics(
+        arch, params, serve, accelerator, price, price_source, model=serving_model
+    )
+    frontier = serving_frontier(
+        arch, params, serve, accelerator, price, cluster.per_node, model=serving_model
+    )
     scaling = assess(scenario.scaling.law, *scaling_params(params), train.tokens)
     return Readout(
         params=params,
@@ -358,7 +400,10 @@ def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Readout:
         training=training,
         training_targets=targets,
         serving=serving,
+        serving_frontier=frontier,
         scaling=scaling,
         training_fit=_training_fit(scenario, arch, params, training_memory, capacity),
-        serving_fit=_serving_fit(scenario, arch, weights.total_bytes, kv.serving_bytes, capacity),
+        serving_fit=_serving_fit(
+            scenario, arch, weights.total_bytes, kv.serving_bytes, capacity, serving_model
+        ),
     )

@@ -146,28 +146,40 @@ class ServingSetup(BaseModel):
         2.0, ge=0, le=16, description="Bytes per quantization group (scale, plus zero point)."
     )
     kv_dtype: Dtype = Field("bf16", description="Precision of the KV cache.")
-    batch_size: int = Field(1, ge=1, le=1_000_000, description="Concurrent sequences decoding.")
+    batch_size: int = Field(
+        1, ge=1, le=1_000_000, description="Requests in flight (continuous batching)."
+    )
     prompt_tokens: int = Field(1024, ge=1, le=100_000_000, description="Input tokens per request.")
     output_tokens: int = Field(256, ge=1, le=100_000_000, description="Output tokens per request.")
     tensor_parallel: int = Field(
         1, ge=1, le=1024, description="Accelerators one replica spans (tensor parallel)."
     )
-    prefill_efficiency: float = Field(
-        0.5,
+    expert_parallel: bool = Field(
+        False,
+        description="Mixture of experts: whole experts on each of the replica's accelerators "
+        "and data-parallel attention (each keeps its own requests and a copy of the dense "
+        "weights; all-to-all per MoE layer) instead of slicing every matrix TP ways.",
+    )
+    compute_efficiency: float | None = Field(
+        None,
         gt=0,
         le=1,
-        description="Achieved / peak FLOP/s during prefill; ~0.4-0.6 for large batched prefill "
-        "with vLLM/TensorRT-LLM on Hopper.",
+        description="Achieved / dense peak FLOP/s of the matmuls; None = predicted from the "
+        "accelerator's measured maximum achievable matmul FLOPS x 0.75 (engine.serving).",
     )
-    bandwidth_efficiency: float = Field(
-        0.8,
+    bandwidth_efficiency: float | None = Field(
+        None,
         gt=0,
         le=1,
-        description="Achieved / peak memory bandwidth during decode; ~0.7-0.9 in well-tuned "
-        "kernels (STREAM-like HBM efficiency).",
+        description="Achieved / datasheet memory bandwidth; None = predicted per accelerator "
+        "generation (0.85 NVIDIA, 0.80 AMD/Intel; engine.serving).",
     )
-    decode_compute_efficiency: float = Field(
-        0.5, gt=0, le=1, description="Achieved / peak FLOP/s in compute-bound decode."
+    min_tokens_per_s_per_user: float = Field(
+        20.0,
+        gt=0,
+        le=100_000,
+        description="Per-user speed the cheapest serving setup must reach (tokens/s); the "
+        "readouts and the summary give the cheapest TP and batch at or above it.",
     )
     target_requests_per_s: float = Field(
         1.0, gt=0, le=1e9, description="Load to size the deployment for (requests per second)."
@@ -182,8 +194,10 @@ class ScalingSetup(BaseModel):
     law: Literal["besiroglu2024", "hoffmann2022", "kaplan2020", "deepseek2024"] = Field(
         "besiroglu2024", description="Scaling law for loss and the compute-optimal allocation."
     )
-    view: Literal["frontier", "loss_vs_params", "isoflop"] = Field(
-        "frontier", description="Curve shown: compute frontier, loss vs N at fixed D, iso-FLOP."
+    view: Literal["frontier", "loss_vs_params", "isoflop", "serving"] = Field(
+        "frontier",
+        description="Curve shown: compute frontier, loss vs N at fixed D, iso-FLOP, or the "
+        "serving frontier (output tokens/s per accelerator against tokens/s per user).",
     )
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
-from llmscope.engine.evaluate import Readout, evaluate
+from llmscope.engine.evaluate import Readout, evaluate, frontier_json
 from llmscope.engine.memory import GIB
 from llmscope.engine.planner import Plan, PlanSearch, plan_updates
 from llmscope.engine.scenario import Scenario, all_keys
@@ -161,6 +161,9 @@ def json_document(
     by section) and "preset" (name, origin, published figures, when known)."""
     document: dict[str, Any] = {}
     document.update(_json_safe(flat_readout(readout)))
+    frontier = getattr(readout, "serving_frontier", None)  # a readout stub may have none
+    if frontier is not None:
+        document["serving.frontier"] = _json_safe(frontier_json(frontier))
     document["scenario"] = _json_safe(scenario.model_dump(mode="json"))
     document["preset"] = _json_safe(dict(meta or {}))
     return document

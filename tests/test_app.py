@@ -734,3 +734,26 @@ async def test_no_sequence_of_keys_breaks_the_app(seed: int, size: tuple[int, in
         # Whatever the walk did, the scenario is one the engine accepts and the readout is its own.
         assert Scenario.model_validate(app.scenario.model_dump()) == app.scenario
         assert app.readout == evaluate(app.scenario, load_catalog(paths.user_accelerators_file()).catalog)
+
+
+async def test_a_per_user_speed_typed_in_moves_the_cheapest_serving_setup():
+    app = LlmscopeApp()
+    async with app.run_test(size=WIDE) as pilot:
+        summary = str(app.query_one("#summary", Static).render())
+        assert "at ≥20 tok/s/user" in summary
+        before = app.readout.serving_frontier.best_at_target
+        await type_into(pilot, app, "serving.min_tokens_per_s_per_user", "60")
+        assert app.scenario.serving.min_tokens_per_s_per_user == 60
+        after = app.readout.serving_frontier.best_at_target
+        assert after.tokens_per_s_per_user >= 60
+        assert after.tokens_per_s_per_accelerator < before.tokens_per_s_per_accelerator
+        summary = str(app.query_one("#summary", Static).render())
+        assert f"TP{after.tensor_parallel} x{after.batch} at ≥60 tok/s/user" in summary
+        assert "cheapest ≥60 tok/s: TP" in readouts_text(app)
+        # The measured efficiencies are predictions until a value is typed over them.
+        assert app.scenario.serving.bandwidth_efficiency is None
+        step_s = app.readout.serving.decode_step_s
+        assert "efficiency typed in" not in readouts_text(app)
+        await type_into(pilot, app, "serving.bandwidth_efficiency", "0.5")
+        assert app.readout.serving.decode_step_s > step_s
+        assert "bandwidth efficiency typed in" in readouts_text(app)  # labelled an override

@@ -278,3 +278,96 @@ async def test_a_mixture_of_experts_is_plotted_where_its_figures_place_it():
         assert x == pytest.approx(readout.scaling.compute_flops, rel=1e-9)
         assert x == pytest.approx(6 * readout.params.active * 2e12, rel=1e-9)
         assert "N active" in side_text(app)
+
+
+# --- the serving view ---------------------------------------------------------------------------
+
+
+def _llama_70b_fp8(view: str = "serving"):
+    from llmscope.presets.sources import load_source
+
+    scenario, _, _ = load_source("llama3.1-70b")
+    return scenario.with_values(
+        {
+            "serving.weight_dtype": "fp8",
+            "serving.kv_dtype": "fp8",
+            "serving.tensor_parallel": 4,
+            "serving.batch_size": 64,
+            "scaling.view": view,
+        }
+    )
+
+
+async def test_serving_view_draws_one_curve_per_tensor_parallel_degree_with_the_point():
+    scenario = _llama_70b_fp8()
+    readout = evaluate(scenario)
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = app.query_one(CurvesPane)
+        pane.show(scenario, readout)
+        await pilot.pause()
+        shown = pane.current_curve
+        assert [s.label for s in shown.series] == ["TP 1", "TP 2", "TP 4", "TP 8"]
+        # The curves are the frontier of the readout (`show --json` serving.frontier) as drawn.
+        frontier = readout.serving_frontier
+        assert sum(len(s.x) for s in shown.series) == len(frontier.points)
+        for series, tp in zip(shown.series, frontier.tensor_parallel_degrees):
+            curve_points = frontier.curve(tp)
+            assert list(series.x) == [p.tokens_per_s_per_user for p in curve_points]
+            assert list(series.y) == [p.tokens_per_s_per_accelerator for p in curve_points]
+        assert shown.point == (
+            readout.serving.decode_tokens_per_s, readout.serving.tokens_per_s_per_accelerator
+        )
+        assert POINT_MARKER in plot_text(app)
+        text = side_text(app)
+        best = frontier.best_at_target
+        assert "Cheapest ≥20 tok/s/user" in text
+        assert f"{best.tensor_parallel} x {best.batch}" in text
+        assert f"${best.usd_per_million_output_tokens_all_in:.2f}" in text
+        assert "Serving frontier" in str(app.query_one("#curve-title").render())
+
+
+async def test_serving_view_follows_serving_edits_and_marks_the_pinned_point():
+    scenario = _llama_70b_fp8()
+    bigger = scenario.with_value("serving.batch_size", 128)
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = app.query_one(CurvesPane)
+        pane.show(scenario, evaluate(scenario))
+        await pilot.pause()
+        pane.show(bigger, evaluate(bigger), pinned=(scenario, evaluate(scenario)))
+        await pilot.pause()
+        assert "4 x 128" in side_text(app)
+        assert PINNED_MARKER in plot_text(app) and POINT_MARKER in plot_text(app)
+
+
+async def test_v_reaches_the_serving_view_after_the_scaling_views():
+    scenario = _llama_70b_fp8("isoflop")
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = app.query_one(CurvesPane)
+        pane.show(scenario, evaluate(scenario))
+        pane.focus()
+        await pilot.press("v")
+        await pilot.pause()
+        serving = scenario.with_value("scaling.view", "serving")
+        pane.show(serving, evaluate(serving))
+        await pilot.press("v")
+        await pilot.pause()
+    assert app.choices == [("scaling.view", "serving"), ("scaling.view", "frontier")]
+
+
+async def test_serving_view_says_when_no_degree_in_a_node_holds_the_model():
+    from llmscope.presets.sources import load_source
+
+    scenario, _, _ = load_source("llama3.1-405b")
+    scenario = scenario.with_values(
+        {"scaling.view": "serving", "cluster.per_node": 2, "cluster.count": 8}
+    )
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = app.query_one(CurvesPane)
+        pane.show(scenario, evaluate(scenario))
+        await pilot.pause()
+        assert pane.current_curve is None
+        assert "no tensor-parallel degree up to 2" in str(app.query_one("#curve-title").render())

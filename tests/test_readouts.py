@@ -295,3 +295,24 @@ async def test_compare_with_the_same_model_keeps_parameters_short(models):
     # Four times the tokens: four times the training FLOPs, +300%.
     flops = next(x for x in text.splitlines() if x.startswith("training FLOPs"))
     assert flops.rstrip().endswith("(+300%)")
+
+
+def test_summary_line_gives_the_cheapest_serving_setup_at_the_per_user_target():
+    from llmscope.engine.evaluate import evaluate
+    from llmscope.presets.sources import load_source
+    from llmscope.tui.widgets.summary import summary_content
+
+    scenario, _, _ = load_source("llama3.1-70b")
+    scenario = scenario.with_values(
+        {"serving.weight_dtype": "fp8", "serving.kv_dtype": "fp8", "serving.batch_size": 1}
+    )
+    readout = evaluate(scenario)
+    best = readout.serving_frontier.best_at_target
+    text = summary_content(readout).plain
+    assert f"TP{best.tensor_parallel} x{best.batch} at ≥20 tok/s/user" in text
+    # Not the batch-1 figure of the scenario itself.
+    assert f"{readout.serving.decode_tokens_per_s:.1f} tok/s/user" not in text
+    # No setup reaches 100,000 tok/s per user: the scenario's own point instead.
+    unreachable = evaluate(scenario.with_value("serving.min_tokens_per_s_per_user", 100_000.0))
+    assert unreachable.serving_frontier.best_at_target is None
+    assert " tok/s/user" in summary_content(unreachable).plain

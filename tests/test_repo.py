@@ -30,12 +30,13 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 def test_readme_documents_json_keys_the_engine_produces():
     from llmscope.engine import Scenario, evaluate
+    from llmscope.presets.report import json_document
 
     readme = (ROOT / "README.md").read_text()
     table = readme.split("Stable `--json` keys", 1)[1].split("\n- ", 1)[0]
     first_cells = [line.split("|")[1] for line in table.splitlines() if line.strip().startswith("|")]
     documented = [key for cell in first_cells for key in re.findall(r"`([a-z_]+\.[a-z_0-9]+)`", cell)]
-    keys = evaluate(Scenario()).to_flat_dict()
+    keys = json_document(Scenario(), evaluate(Scenario()))  # what `show --json` prints
     required = {
         "params.total", "params.active", "params.embedding", "kv_cache.bytes_per_token",
         "flops.forward_per_token", "flops.training_per_token", "memory.weights_bytes",

@@ -168,3 +168,40 @@ def test_pinned_scenario_compared_with_an_edit(snap_compare):
         assert shown_panes(app) == {"builder", "readouts"}
 
     assert snap_compare(app, terminal_size=WIDE, run_before=run_before)
+
+
+# --- the serving frontier in the curves pane (80x24 and 200x50) -------------------------------
+
+
+def _serving_frontier_app() -> LlmscopeApp:
+    preset = find_preset("llama3.1-70b")
+    scenario = preset.scenario.with_values(
+        {
+            "cluster.accelerator": "nvidia-h100-sxm",
+            "serving.weight_dtype": "fp8",
+            "serving.kv_dtype": "fp8",
+            "serving.tensor_parallel": 4,
+            "serving.batch_size": 64,
+        }
+    )
+    return make_app(scenario=scenario)
+
+
+async def _to_serving_view(pilot) -> None:
+    app = pilot.app
+    await step(pilot, "f4")
+    for _ in range(3):  # frontier -> loss vs N -> iso-FLOP -> serving
+        await step(pilot, "f7")
+    await settle(pilot)
+    assert app.view == "curves" and "curves" in shown_panes(app)
+    assert app.scenario.scaling.view == "serving"
+    title = str(app.query_one("#curve-title", Static).render())
+    assert title.startswith("Serving frontier")
+    best = app.readout.serving_frontier.best_at_target
+    assert best is not None and best.tensor_parallel == 4
+
+
+@pytest.mark.parametrize("size", [NARROW, (200, 50)], ids=["80x24", "200x50"])
+def test_serving_frontier_view(snap_compare, size):
+    app = _serving_frontier_app()
+    assert snap_compare(app, terminal_size=size, run_before=_to_serving_view)

@@ -67,10 +67,43 @@ accelerators that finish the run in time (the wall-clock formula solved for the 
 up; compute only, so check the memory bar at that count) and the tokens the budget buys
 (budget / price = accelerator-hours, x peak x MFU / FLOPs per token).
 
-## Serving (roofline)
-Prefill is compute-bound: FLOPs / (peak x prefill efficiency). Decode per token is the larger of
-memory time ((weights + KV read) / (bandwidth x efficiency)) and compute time at the batch size.
-Max batch is what the KV budget holds at prompt + output tokens.
+## Serving under load (continuous batching)
+`batch size` is the number of requests in flight on one replica of `tensor parallel`
+accelerators. One engine step over n tokens costs, per kernel, the bytes it reads over the
+achievable bandwidth plus its FLOPs over the achievable matmul rate: the weights once (a mixture
+of experts only the distinct experts its tokens touch, E(1 - (1 - k/E)^n)), each request's KV
+cache at its mean context, two all-reduces per layer across the TP group (latency + bytes over the
+NVLink/link bandwidth; expert parallel swaps a MoE layer's for dispatch and combine), and a fixed
+~1 ms of scheduling plus a few microseconds per kernel. Achievable rates are measured per
+accelerator: the maximum achievable matmul FLOPS (Bekman's MAMF table, e.g. H100 794/989 TF bf16)
+x 0.75 for the non-GEMM share, and 85% of the datasheet bandwidth; `compute efficiency` and
+`bandwidth efficiency` override them.
+
+Prompts are prefilled in 8,192-token chunks between decode steps (chunked prefill), so:
+- **inter-token latency** = a decode step + (batch / output tokens) x what one prompt adds;
+- **tokens/s per user** = 1 / inter-token latency; **tokens/s per accelerator** = batch /
+  inter-token latency / TP (output tokens, prefill time included);
+- **time to first token** = half a step's wait + the prompt's chunks riding with the other
+  decoders + the queue when the batch exceeds the **max batch** the KV memory holds.
+$ per 1M input tokens charge the prompt's share of the replica time, output tokens the decode
+steps; both together pay the whole replica. The published cases in
+tests/data/serving_benchmarks.json (TensorRT-LLM, NIM) hold within 30%.
+
+## The serving frontier (curves pane, `v` to the serving view)
+One curve per TP degree (powers of two within a node that divide the attention heads and hold the
+weights): output tokens/s per accelerator against tokens/s per user as the batch grows from 1 to
+the max batch. A bigger batch shares each weight read among more users, so the accelerator serves
+more and each user waits longer. The readout "cheapest at >= 20 tok/s/user" (set by `min tokens
+per s per user`) picks the TP and batch with the most tokens/s per accelerator at that speed;
+the summary line shows it.
+
+Llama 3.1 70B on H100 in fp8, 1,024 in / 256 out: TP 4 at ~155 requests, ~775 tok/s per GPU,
+about $1.07 per 1M output tokens at the catalog's $2.99/h. Why, per GPU at 20 tok/s/user: at
+TP 1 the 72 GB of weights leave KV room for only 26 requests (~550 tok/s); at TP 2 a step
+streams 36 GB (~13 ms), so ~76 requests fit in 50 ms a token (~760 tok/s, nearly as good); at
+TP 4 the read is 18 GB (~6 ms) and ~155 requests fit; at TP 8 the read halves again (~3 ms) but
+the costs that do not shrink with TP grow in share: 160 all-reduces a step (~6.5 ms at that
+batch) and ~3.4 ms of scheduling and kernel launches, so each GPU serves fewer (~640 tok/s).
 
 ## Scaling laws
 Kaplan et al. 2020 (L(N, D), non-embedding N), Hoffmann et al. 2022 Approach 3, Besiroglu et al.

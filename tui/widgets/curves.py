@@ -1,5 +1,9 @@
-"""The scaling-curves pane: a braille plot of one scaling law in one view, with the scenario's
-point marked, and the compute-optimal N*, D* and the over/under-training ratio beside it.
+"""The curves pane: a braille plot of one scaling law in one view, with the scenario's point
+marked, and the compute-optimal N*, D* and the over/under-training ratio beside it; or, in the
+"serving" view, the serving frontier: output tokens/s per accelerator against tokens/s per user,
+one curve per tensor-parallel degree over batch sizes (engine.serving.serving_frontier), the
+scenario's point marked, the per-user target as a vertical line and the cheapest setup at it
+beside the plot.
 
 The plot is drawn by textual-plotext on log axes of our own (log10 of the data on linear axes,
 ticks labelled per decade), so the tick labels read "1e21" / "10B" rather than plotext's raw
@@ -34,12 +38,13 @@ from llmscope.engine.scaling import (
     LAW_IDS,
     VIEWS,
     Curve,
+    CurveSeries,
     curve,
     describe_training,
     get_law,
 )
 from llmscope.engine.scenario import Scenario
-from llmscope.presets.numbers import format_count, format_flops
+from llmscope.presets.numbers import format_count, format_flops, format_seconds, format_usd
 from llmscope.tui.widgets.figures import FigureText
 
 if TYPE_CHECKING:
@@ -53,7 +58,10 @@ VIEW_TITLES = {
     "frontier": "loss vs compute (frontier)",
     "loss_vs_params": "loss vs N at fixed D",
     "isoflop": "iso-FLOP profiles",
+    "serving": "tokens/s per accelerator vs per user",
 }
+SERVING_VIEW = "serving"
+CURVE_VIEWS = (*VIEWS, SERVING_VIEW)  # what `v` cycles through: the law's views, then serving
 # Terminal palette indices of Textual's ANSI colour names (plotext takes 0-255 as palette codes).
 _ANSI_INDEX = {
     name: index
@@ -140,10 +148,46 @@ def _ratio_text(value: float) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
+def serving_point(readout: Readout) -> tuple[float, float]:
+    """The scenario on the serving frontier: (tokens/s per user, tokens/s per accelerator)."""
+    return readout.serving.decode_tokens_per_s, readout.serving.tokens_per_s_per_accelerator
+
+
+def serving_curve(readout: Readout) -> Curve | None:
+    """One series per tensor-parallel degree of the readout's frontier, the scenario's point;
+    None when no degree within a node holds the weights."""
+    frontier = readout.serving_frontier
+    if not frontier.tensor_parallel_degrees:
+        return None
+    tp = np.asarray(frontier.tensor_parallel)
+    per_user = np.asarray(frontier.tokens_per_s_per_user)
+    per_accelerator = np.asarray(frontier.tokens_per_s_per_accelerator)
+    series = tuple(
+        CurveSeries(f"TP {degree}", per_user[tp == degree], per_accelerator[tp == degree])
+        for degree in frontier.tensor_parallel_degrees
+    )
+    return Curve(
+        "serving frontier",
+        "tokens/s per user",
+        "output tokens/s per accelerator",
+        series,
+        serving_point(readout),
+        log_x=True,
+        log_y=True,
+    )
+
+
 def _curve_inputs(
     scenario: Scenario, readout: Readout, pinned: tuple[Scenario, Readout] | None
 ) -> tuple[object, ...]:
     """Everything the plot and the figures beside it are drawn from."""
+    if scenario.scaling.view == SERVING_VIEW:
+        return (
+            scenario.scaling,
+            readout.serving_frontier,
+            readout.serving,
+            pinned and pinned[1].serving,
+        )
 
     def point(s: Scenario, r: Readout) -> tuple[object, ...]:
         # r.params.sparse names N in the figures.
@@ -254,7 +298,7 @@ class CurvesPane(Widget):
         self._cycle("scaling.law", LAW_IDS)
 
     def action_next_view(self) -> None:
-        self._cycle("scaling.view", VIEWS)
+        self._cycle("scaling.view", CURVE_VIEWS)
 
     def _cycle(self, key: str, choices: tuple[str, ...]) -> None:
         if self._shown is None:
@@ -281,6 +325,9 @@ class CurvesPane(Widget):
             return
         scenario, readout, pinned = self._shown
         law_id, view = scenario.scaling.law, scenario.scaling.view
+        if view == SERVING_VIEW:
+            self._redraw_serving(scenario, readout, pinned)
+            return
         try:
             shown = curve(
                 law_id, view, *scaling_params(readout.params), scenario.training.tokens, POINTS
@@ -320,7 +367,88 @@ class CurvesPane(Widget):
         series = [plot_colour(variables.get(name, "")) for name in CURVE_VARIABLES]
         return series, plot_colour(variables.get("curve-point", ""))
 
-    def _draw_plot(self, shown: Curve, pinned_point: tuple[float, float] | None) -> None:
+    def _redraw_serving(
+        self, scenario: Scenario, readout: Readout, pinned: tuple[Scenario, Readout] | None
+    ) -> None:
+        shown = serving_curve(readout)
+        self._curve = shown
+        title = self.query_one("#curve-title", FigureText)
+        serve = scenario.serving
+        setup = (
+            f"{readout.accelerator.id}, {serve.weight_dtype} weights, {serve.kv_dtype} KV, "
+            f"{serve.prompt_tokens:,} in / {serve.output_tokens:,} out"
+        )
+        if shown is None:
+            title.update(
+                Content.styled(
+                    f"Serving frontier: no tensor-parallel degree up to {scenario.cluster.per_node}"
+                    " (cluster.per_node) holds the weights",
+                    "$error",
+                )
+            )
+            plot = self.query_one("#curve-plot", PlotextPlot)
+            plot.plt.clear_data()
+            plot.refresh()
+            for name in ("#curve-summary", "#curve-legend", "#curve-note"):
+                self.query_one(name, FigureText).update(Content(""))
+            return
+        title.update(Content(f"Serving frontier · {setup}"))
+        pinned_point = serving_point(pinned[1]) if pinned is not None else None
+        target = readout.serving_frontier.min_tokens_per_s_per_user
+        self._draw_plot(shown, pinned_point, target_x=target)
+        self.query_one("#curve-summary", FigureText).update(self._serving_summary(readout))
+        target_label = f"{format_count(target)} tok/s/user target"
+        self.query_one("#curve-legend", FigureText).update(
+            self._legend(shown, pinned_point is not None, target_label=target_label)
+        )
+        self.query_one("#curve-note", FigureText).update(
+            Content(
+                "Along each curve the batch grows from 1 (right) to the most that fits in memory "
+                "(left): each user slows, each accelerator serves more. Prefill is included."
+            )
+        )
+
+    def _serving_summary(self, readout: Readout) -> Content:
+        s = readout.serving
+        frontier = readout.serving_frontier
+        best = frontier.best_at_target
+
+        def usd(value: float | None) -> str:
+            return "no price" if value is None else format_usd(value)
+
+        rows = [
+            ("TP x batch", f"{s.tensor_parallel} x {s.batch_running:,}"),
+            ("tok/s/user", format_count(s.decode_tokens_per_s)),
+            ("tok/s/acc.", format_count(s.tokens_per_s_per_accelerator)),
+            ("TTFT", format_seconds(s.ttft_s)),
+            ("$/1M out", usd(s.usd_per_million_output_tokens_all_in)),
+        ]
+        lines = [Content.styled("This scenario", "bold")]
+        lines += [Content(f"{label:<11}{value:>12}") for label, value in rows]
+        lines.append(
+            Content.styled(
+                f"Cheapest ≥{format_count(frontier.min_tokens_per_s_per_user)} tok/s/user", "bold"
+            )
+        )
+        if best is None:
+            lines.append(Content("no TP and batch reaches it"))
+        else:
+            best_rows = [
+                ("TP x batch", f"{best.tensor_parallel} x {best.batch:,}"),
+                ("tok/s/user", format_count(best.tokens_per_s_per_user)),
+                ("tok/s/acc.", format_count(best.tokens_per_s_per_accelerator)),
+                ("TTFT", format_seconds(best.ttft_s)),
+                ("$/1M out", usd(best.usd_per_million_output_tokens_all_in)),
+            ]
+            lines += [Content(f"{label:<11}{value:>12}") for label, value in best_rows]
+        return Content("\n").join(lines)
+
+    def _draw_plot(
+        self,
+        shown: Curve,
+        pinned_point: tuple[float, float] | None,
+        target_x: float | None = None,
+    ) -> None:
         widget = self.query_one("#curve-plot", PlotextPlot)
         plt = widget.plt
         plt.clear_data()
@@ -336,6 +464,8 @@ class CurvesPane(Widget):
         if point_xs:
             x_low, x_high = min(x_low, *point_xs), max(x_high, *point_xs)
             y_low, y_high = min(y_low, *point_ys), max(y_high, *point_ys)
+        if target_x is not None:
+            x_low, x_high = min(x_low, target_x), max(x_high, target_x)
 
         def fx(values: np.ndarray | list[float]) -> list[float]:
             array = np.asarray(values, dtype=float)
@@ -352,6 +482,8 @@ class CurvesPane(Widget):
                 marker="braille",
                 color=series_colours[index % len(series_colours)],
             )
+        if target_x is not None:
+            plt.vline(fx([target_x])[0], color=point_colour)
         if pinned_point is not None:
             plt.scatter(
                 fx([pinned_point[0]]),
@@ -372,7 +504,9 @@ class CurvesPane(Widget):
         plt.title("")
         widget.refresh()
 
-    def _legend(self, shown: Curve, with_pinned: bool) -> Content:
+    def _legend(
+        self, shown: Curve, with_pinned: bool, target_label: str | None = None
+    ) -> Content:
         lines = [Content.styled("Legend", "bold")]
         for index, series in enumerate(shown.series):
             variable = CURVE_VARIABLES[index % len(CURVE_VARIABLES)]
@@ -389,6 +523,10 @@ class CurvesPane(Widget):
                 Content("").join(
                     [Content.styled(f"{PINNED_MARKER} ", "$curve-point"), Content("pinned A")]
                 )
+            )
+        if target_label is not None:
+            lines.append(
+                Content("").join([Content.styled("│ ", "$curve-point"), Content(target_label)])
             )
         lines.append(Content(f"y: {shown.y_label}"))
         return Content("\n").join(lines)

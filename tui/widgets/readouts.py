@@ -152,15 +152,16 @@ _SERVING_PEAK = {"fp8": ("fp8_tflops",), "fp32": ("fp32_tflops",)}
 
 def serving_figures(readout: Readout) -> list[Figure]:
     s = readout.serving
+    best = readout.serving_frontier.best_at_target
+    target = readout.serving_frontier.min_tokens_per_s_per_user
     # engine.serving.peak_flops_for: the datasheet figure at the compute precision.
     peak = _SERVING_PEAK.get(s.compute_dtype, ("bf16_tflops",))
+    speed = peak + _BANDWIDTH
     return [
-        Figure("time to first token", s.ttft_s, format_seconds, peak),
-        Figure("decode step", s.decode_s_per_token, format_seconds, peak + _BANDWIDTH),
-        Figure("tokens/s per user", s.decode_tokens_per_s, _per_s, peak + _BANDWIDTH),
-        Figure(
-            "tokens/s per accelerator", s.tokens_per_s_per_accelerator, _per_s, peak + _BANDWIDTH
-        ),
+        Figure("time to first token", s.ttft_s, format_seconds, speed),
+        Figure("inter-token latency", s.decode_s_per_token, format_seconds, speed),
+        Figure("tokens/s per user", s.decode_tokens_per_s, _per_s, speed),
+        Figure("tokens/s per accelerator", s.tokens_per_s_per_accelerator, _per_s, speed),
         Figure("max batch (KV fits)", s.max_batch, _integer, _MEMORY),
         Figure("tensor parallel used", s.tensor_parallel, _integer, _MEMORY),
         Figure(
@@ -174,11 +175,29 @@ def serving_figures(readout: Readout) -> list[Figure]:
             "$ per 1M output tokens",
             s.usd_per_million_output_tokens,
             format_usd,
-            peak + _BANDWIDTH + _PRICE,
+            speed + _PRICE,
             missing="no price",
         ),
         Figure(
             "accelerators for load", s.accelerators_for_target_load, _integer, peak + _BANDWIDTH
+        ),
+        Figure(
+            f"cheapest ≥{format_count(target)} tok/s: TP",
+            None if best is None else best.tensor_parallel,
+            _integer,
+            speed + _MEMORY,
+            missing="none reach it",
+        ),
+        Figure(
+            "  batch", None if best is None else best.batch, _integer, speed + _MEMORY,
+            missing="none reach it",
+        ),
+        Figure(
+            "  $ per 1M output tokens",
+            None if best is None else best.usd_per_million_output_tokens_all_in,
+            format_usd,
+            speed + _PRICE,
+            missing="no price" if best is not None else "none reach it",
         ),
     ]
 
@@ -481,10 +500,19 @@ class ReadoutsPane(Widget):
             training_figures,
         )
         s = scenario.serving
+        overridden = [
+            name
+            for name, value in (
+                ("compute", s.compute_efficiency),
+                ("bandwidth", s.bandwidth_efficiency),
+            )
+            if value is not None
+        ]
+        override = f", {' and '.join(overridden)} efficiency typed in" if overridden else ""
         section(
             "serving",
             f"Serving  {s.prompt_tokens:,} in + {s.output_tokens:,} out, batch {s.batch_size:,}, "
-            f"{s.weight_dtype}, decode {readout.serving.decode_bound}-bound",
+            f"{s.weight_dtype}, decode {readout.serving.decode_bound}-bound{override}",
             serving_figures,
         )
 

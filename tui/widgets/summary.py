@@ -13,12 +13,12 @@ from llmscope.tui.widgets.figures import FigureText
 
 
 def summary_content(readout: Readout) -> Content:
-    """"46.7B params (12.9B active) · train: does not fit, 34.6 days, $2.0M · serve: fits, 194
-    tok/s/user, $4.28/1M out" with the fit words in the theme's fit colours; a dense model's
-    active count equals its total and is left out."""
+    """"46.7B params (12.9B active) · train: does not fit, 34.6 days, $2.0M · serve: fits, TP2
+    x96 at ≥20 tok/s/user, $0.61/1M out" with the fit words in the theme's fit colours; a dense
+    model's active count equals its total and is left out. The serving figures are the cheapest
+    tensor parallel and batch at serving.min_tokens_per_s_per_user (the frontier's best point)."""
     params = readout.params
     training = readout.training
-    serving = readout.serving
     active = f" ({format_count(params.active)} active)" if params.sparse else ""
     parts: list[Content | str] = [f"{format_count(params.total)} params{active} · train: "]
     fit = readout.training_fit.status
@@ -27,10 +27,24 @@ def summary_content(readout: Readout) -> Content:
     parts.append(f", {format_seconds(training.wall_clock_s)}, {cost} · serve: ")
     fit = readout.serving_fit.status
     parts.append(Content.styled(STATUS_WORDS[fit], STATUS_VARIABLES[fit]))
-    price = serving.usd_per_million_output_tokens
-    per_million = "" if price is None else f", {format_usd(price)}/1M out"
-    parts.append(f", {format_count(serving.decode_tokens_per_s)} tok/s/user{per_million}")
+    parts.append(serving_headline(readout))
     return Content.assemble(*parts)
+
+
+def serving_headline(readout: Readout) -> str:
+    """The cheapest setup at serving.min_tokens_per_s_per_user (", TP4 x155 at ≥20 tok/s/user,
+    $1.07/1M out"), or the scenario's own point when no TP and batch reaches that speed."""
+    frontier = readout.serving_frontier
+    best = frontier.best_at_target
+    if best is None:
+        serving = readout.serving
+        price = serving.usd_per_million_output_tokens_all_in
+        per_million = "" if price is None else f", {format_usd(price)}/1M out"
+        return f", {format_count(serving.decode_tokens_per_s)} tok/s/user{per_million}"
+    price = best.usd_per_million_output_tokens_all_in
+    per_million = "" if price is None else f", {format_usd(price)}/1M out"
+    target = format_count(frontier.min_tokens_per_s_per_user)
+    return f", TP{best.tensor_parallel} x{best.batch} at ≥{target} tok/s/user{per_million}"
 
 
 class SummaryLine(FigureText):
