@@ -48,7 +48,13 @@ from llmscope.tui.themes import (
     save_theme_name,
     saved_theme_name,
 )
-from llmscope.tui.widgets.builder import GROUPS, FieldEdited, FieldEditor, FieldStepped
+from llmscope.tui.widgets.builder import (
+    GROUPS,
+    FieldEdited,
+    FieldEditor,
+    FieldRestored,
+    FieldStepped,
+)
 from llmscope.tui.widgets.curves import CurvesPane
 from llmscope.tui.widgets.hardware import AcceleratorChosen, HardwarePicker
 from llmscope.tui.widgets.readouts import ReadoutsPane
@@ -347,16 +353,30 @@ class LlmscopeApp(App[int]):
         return None
 
     def on_field_edited(self, message: FieldEdited) -> None:
-        editor = self.editor_of(message.key)
+        """The whole text is applied when it is a valid value; otherwise the field's value from
+        before the edit is the one in use, never a prefix that was valid a key ago (builder.py)."""
+        key = message.key
+        editor = self.editor_of(key)
         try:
-            value = parse_setting(message.key, message.text)
-            candidate = self.scenario.with_value(message.key, value)
+            value = parse_setting(key, message.text)
+            candidate = self.scenario.with_value(key, value)
         except (PresetError, EngineInputError) as exc:
             problem: str | None = str(exc)
         else:
-            problem = self.apply_scenario(candidate, typing_key=message.key)
-        if editor is not None and problem is not None:
-            editor.show_error(message.key, problem)
+            problem = self.apply_scenario(candidate, typing_key=key)
+        if problem is None:
+            return
+        if self.scenario.value(key) != message.before:
+            try:
+                self.apply_scenario(self.scenario.with_value(key, message.before), typing_key=key)
+            except EngineInputError:
+                pass  # the value in use before the edit was valid with the same other fields
+        if editor is not None:
+            editor.show_error(key, problem)
+
+    def on_field_restored(self, message: FieldRestored) -> None:
+        if self.scenario.value(message.key) != message.value:
+            self.set_setting(message.key, message.value)
 
     def on_field_stepped(self, message: FieldStepped) -> None:
         key = message.key
