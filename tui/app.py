@@ -25,10 +25,11 @@ from textual.widgets import Footer, Header, Tab, TabbedContent, TabPane, Tabs
 
 from llmscope.engine.errors import EngineInputError
 from llmscope.engine.evaluate import Readout, evaluate
-from llmscope.engine.hardware import Catalog, load_catalog
+from llmscope.engine.hardware import Catalog
 from llmscope.engine.planner import search_plans
 from llmscope.engine.scenario import Scenario
 from llmscope.presets import paths
+from llmscope.presets.accelerators import user_catalog
 from llmscope.presets.errors import PresetError, PresetExistsError
 from llmscope.presets.files import ORIGIN_USER, Preset, save_preset, slugify, write_atomic
 from llmscope.presets.library import find_preset, list_presets
@@ -66,6 +67,8 @@ MEDIUM_COLUMNS = 110
 BUILDER_COLUMNS = 72  # the builder's width beside other panes: label column + a number
 
 VIEWS = ("builder", "readouts", "curves")
+BUILDER_TABS = ("tab-model", "tab-hardware", "tab-run")
+_TAB_GROUP = Binding.Group("tab")
 
 # Where stepping starts for an optional number that is unset (None means "derived" or "off").
 _UNSET_START: dict[str, float] = {
@@ -97,6 +100,24 @@ class LlmscopeApp(App[int]):
     BINDINGS = [
         Binding("f1", "help", "Help", id="app.help", tooltip="Keys and readouts explained"),
         Binding("question_mark", "help", "Help", show=False, id="app.help_question"),
+        # The builder's tabs (Model, Hardware, Train & serve) from wherever the focus is; typed
+        # in a field or the filter too (keys.KEY_CHARACTERS), so shown next to Help.
+        Binding(
+            "left_square_bracket",
+            "builder_tab(-1)",
+            "Tab",
+            id="app.builder_tab_previous",
+            tooltip="Previous builder tab",
+            group=_TAB_GROUP,
+        ),
+        Binding(
+            "right_square_bracket",
+            "builder_tab(1)",
+            "Tab",
+            id="app.builder_tab_next",
+            tooltip="Next builder tab: Model, Hardware, Train & serve",
+            group=_TAB_GROUP,
+        ),
         # F2-F4 are named on the view tabs they switch (and do nothing when all panes show), so
         # the footer keeps its room at 80 columns for the keys named nowhere else.
         Binding("f2", "view('builder')", "Build", show=False, id="app.view_builder"),
@@ -129,7 +150,7 @@ class LlmscopeApp(App[int]):
         super().__init__()
         self._panes: _Panes | None = None
         self.extra_preset_dirs = list(extra_preset_dirs)
-        catalog_load = load_catalog(paths.user_accelerators_file())
+        catalog_load = user_catalog()  # the same catalog as the command line's
         self.catalog: Catalog = catalog_load.catalog
         self._startup_notes: list[str] = list(catalog_load.problems)
         self.preset = preset
@@ -278,6 +299,27 @@ class LlmscopeApp(App[int]):
             fields = [w for w in inside if not isinstance(w, Tabs)]
             if fields or inside:
                 (fields or inside)[0].focus()
+
+    def action_builder_tab(self, step: int) -> None:
+        """The builder's next or previous tab, shown (on a narrow terminal the builder comes to
+        the front) and focused, so the keys that follow act in it."""
+        builder = self.query_one("#builder", TabbedContent)
+        index = BUILDER_TABS.index(builder.active) if builder.active in BUILDER_TABS else 0
+        builder.active = BUILDER_TABS[(index + step) % len(BUILDER_TABS)]
+        self._show_view("builder")
+        # A tab opened for the first time mounts its fields after this frame.
+        self.call_after_refresh(self._focus_builder_tab)
+
+    def _focus_builder_tab(self) -> None:
+        builder = self.query_one("#builder", TabbedContent)
+        pane = builder.get_pane(builder.active)
+        inside = [
+            w
+            for w in self.screen.focus_chain
+            if pane in w.ancestors_with_self and not isinstance(w, Tabs)
+        ]
+        if inside and (self.focused is None or pane not in self.focused.ancestors_with_self):
+            inside[0].focus()
 
     # --- the one way state changes ---------------------------------------------------------------
 
