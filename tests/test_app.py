@@ -482,6 +482,34 @@ async def test_no_sequence_of_keys_leaves_a_rejected_entry_applied(seed: int):
                     assert parse_setting(name, editor.text_of(name)) == value, (name, walk)
 
 
+
+async def test_brackets_shown_in_the_footer_walk_the_builder_tabs_from_anywhere():
+    app = LlmscopeApp()
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        assert "[ ] tab" in screen_text(app).splitlines()[-1]  # the footer names them
+        builder = app.query_one("#builder")
+        visits = []
+        for key in ("right_square_bracket",) * 3 + ("left_square_bracket",):
+            await pilot.press(key)
+            await pilot.pause()
+            visits.append(builder.active)
+            assert builder in app.focused.ancestors  # the keys that follow act in the tab
+        assert visits == ["tab-hardware", "tab-run", "tab-model", "tab-run"]
+        assert app.scenario == Scenario()  # nothing was typed into a field on the way
+        # From the hardware filter too, where other characters are typed; and from another view
+        # (at 80x24 the builder comes to the front).
+        await pilot.press("left_square_bracket")
+        await pilot.pause()
+        box = app.query_one("#hardware-filter", Input)
+        assert builder.active == "tab-hardware" and app.focused is box
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert builder.active == "tab-run" and box.value == ""
+        await pilot.press("f3", "left_square_bracket")
+        await pilot.pause()
+        assert app.view == "builder" and builder.active == "tab-hardware"
+
 # --- hardware ---------------------------------------------------------------------------------
 
 
@@ -585,11 +613,13 @@ def test_help_names_every_key_the_app_binds():
 
     keys_table = READOUTS_HELP.split("## Keys", 1)[1].split("\n## ", 1)[0]
     rows = [line.split("|")[1] for line in keys_table.splitlines() if line.startswith("| ")]
-    tokens = set(re.findall(r"[A-Za-z0-9+?]+", " ".join(rows)))
+    tokens = set(re.findall(r"[A-Za-z0-9+?]+|[\[\]]", " ".join(rows)))
     for binding in LlmscopeApp.BINDINGS:
         key = binding.key
         if key == "question_mark":
             shown = "?"
+        elif key.endswith("_square_bracket"):
+            shown = "[" if key.startswith("left") else "]"
         elif key.startswith("ctrl+"):
             shown = "Ctrl+" + key.removeprefix("ctrl+").upper()
         else:
