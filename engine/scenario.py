@@ -185,6 +185,13 @@ class ScalingSetup(BaseModel):
     view: Literal["frontier", "loss_vs_params", "isoflop"] = Field(
         "frontier", description="Curve shown: compute frontier, loss vs N at fixed D, iso-FLOP."
     )
+    compute_budget_flops: float | None = Field(
+        None,
+        gt=0,
+        le=1e40,
+        description="A compute budget C in FLOPs: the compute-optimal N* and D* for it under "
+        "every law (none: off).",
+    )
 
 
 class Scenario(BaseModel):

@@ -34,7 +34,7 @@ from llmscope.engine.evaluate import evaluate
 from llmscope.engine.hardware import load_catalog
 from llmscope.engine.scenario import SECTIONS, Scenario
 from llmscope.presets import paths
-from llmscope.presets.numbers import format_count, step_value
+from llmscope.presets.numbers import format_count, format_flops, step_value
 from llmscope.presets.settings import parse_setting
 from llmscope.tui.app import LlmscopeApp
 from llmscope.tui.commands import LlmscopeCommands
@@ -509,6 +509,30 @@ async def test_brackets_shown_in_the_footer_walk_the_builder_tabs_from_anywhere(
         await pilot.press("f3", "left_square_bracket")
         await pilot.pause()
         assert app.view == "builder" and builder.active == "tab-hardware"
+
+
+async def test_a_compute_budget_typed_in_shows_the_optimal_model_under_every_law():
+    from llmscope.engine.scaling import LAWS, budget_optimum, get_law
+
+    app = LlmscopeApp()
+    async with app.run_test(size=WIDE) as pilot:
+        await type_into(pilot, app, "scaling.compute_budget_flops", "1e24")
+        assert app.scenario.scaling.compute_budget_flops == 1e24
+        pane = app.query_one("#curves")
+        text = "\n".join(str(w.render()) for w in pane.query("#curve-summary"))
+        assert f"Budget {format_flops(1e24)} FLOPs" in text  # 1.00e24
+        for law_id in LAWS:
+            optimum = budget_optimum(law_id, 1e24)
+            row = (
+                f"{get_law(law_id).title.split()[0]:<10}"
+                f"{format_count(optimum.optimal_params):>8}{format_count(optimum.optimal_tokens):>8}"
+            )
+            assert row in text
+        await pilot.press("ctrl+u", *"none")
+        await pilot.pause()
+        assert app.scenario.scaling.compute_budget_flops is None
+        text = "\n".join(str(w.render()) for w in pane.query("#curve-summary"))
+        assert "Budget" not in text
 
 # --- hardware ---------------------------------------------------------------------------------
 

@@ -185,6 +185,26 @@ def test_show_plan_and_diff_read_the_users_accelerators_like_the_app(capsys, her
     assert json.loads(out)["readout"]["accelerator.memory_bytes"]["b"] == 64 * 2**30
 
 
+def test_show_answers_a_compute_budget_under_every_law(capsys):
+    from llmscope.engine.scaling import LAWS, compute_optimal
+
+    status, out, err = run(
+        capsys, "show", "llama2-7b", "--set", "scaling.compute_budget_flops=1e24", "--json"
+    )
+    assert status == 0, err
+    doc = json.loads(out)
+    law = doc["scenario"]["scaling"]["law"]
+    assert (doc["scaling.budget_optimal_params"], doc["scaling.budget_optimal_tokens"]) == (
+        pytest.approx(compute_optimal(law, 1e24))
+    )
+    for law_id in LAWS:
+        params, tokens = compute_optimal(law_id, 1e24)
+        assert doc[f"scaling.{law_id}.budget_optimal_params"] == pytest.approx(params)
+        assert doc[f"scaling.{law_id}.budget_optimal_tokens"] == pytest.approx(tokens)
+    status, out, _ = run(capsys, "show", "llama2-7b", "--set", "scaling.compute_budget_flops=1e24")
+    assert status == 0 and "budget_optimal_params" in out and "kaplan2020.budget_optimal_tokens" in out
+
+
 def test_choices_in_set_read_whatever_the_case(capsys):
     status, out, err = run(capsys, "show", "llama2-7b", "--set", "serving.weight_dtype=FP8", "--json")
     assert status == 0, err

@@ -77,6 +77,7 @@ _UNSET_START: dict[str, float] = {
     "cluster.price_usd_per_hour": 2.0,
     "training.deadline_days": 90,  # a quarter, as runs are planned
     "training.budget_usd": 1e6,
+    "scaling.compute_budget_flops": 1e24,  # about a 100B-parameter run
 }
 
 

@@ -80,6 +80,10 @@ Kaplan et al. 2020 (L(N, D), non-embedding N), Hoffmann et al. 2022 Approach 3, 
 compute-optimal model for C FLOPs at 20 tokens per parameter is about sqrt(C / 120) parameters
 (C = 6ND), not 20 x sqrt(C).
 
+Set `compute budget flops` (tab "Train & serve", group "Scaling") to ask what is compute-optimal
+for a budget: the curves pane lists N* and D* = C / (6 N*) for it under every law, the chosen law
+in bold. N* is each law's own N (non-embedding for Kaplan and DeepSeek); the laws disagree.
+
 {HOFFMANN_INCONSISTENCY_NOTE}
 
 ## Figures marked ~

@@ -79,6 +79,8 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     *((title, tuple(f"model.{name}" for name in names)) for title, names in MODEL_GROUPS),
     ("Training", tuple(f"training.{name}" for name in SECTIONS["training"].model_fields)),
     ("Serving", tuple(f"serving.{name}" for name in SECTIONS["serving"].model_fields)),
+    # The law and view F6 / F7 cycle, and a compute budget to size a model for.
+    ("Scaling", tuple(f"scaling.{name}" for name in SECTIONS["scaling"].model_fields)),
 )
 
 CLUSTER_KEYS: tuple[str, ...] = tuple(
