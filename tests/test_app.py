@@ -545,6 +545,21 @@ def big_model() -> Scenario:
                                    "model.num_attention_heads": 64})
 
 
+
+async def test_the_app_reads_the_same_accelerators_file_as_the_commands(hermetic: Path):
+    from test_cli import USER_ACCELERATORS  # the README's example and a bad entry
+
+    paths.user_accelerators_file().parent.mkdir(parents=True)
+    paths.user_accelerators_file().write_text(USER_ACCELERATORS)
+    app = LlmscopeApp()
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        assert app.catalog.get("acme-x1").memory_bytes == 64 * 2**30
+        notes = [n.message for n in app._notifications]
+        assert any("acme-broken" in note and "memory_gb" in note for note in notes)
+        problem = app.set_setting("cluster.accelerator", "acme-x1")
+        assert problem is None and app.readout.accelerator.id == "acme-x1"
+
 async def test_filtering_the_picker_and_pressing_enter_switches_accelerator_and_fit():
     app = LlmscopeApp(big_model())
     async with app.run_test(size=NARROW) as pilot:
