@@ -33,7 +33,8 @@ def read_hf_config(path: Path) -> dict[str, Any]:
     if size > MAX_CONFIG_BYTES:
         raise PresetError(f"{path}: {size} bytes is too large for a config.json")
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Windows editors) is allowed
+        # A byte-order mark (Windows editors write one) is allowed.
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise PresetError(f"{path}: not UTF-8 text") from None
     try:

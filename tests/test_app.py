@@ -523,10 +523,8 @@ async def test_a_compute_budget_typed_in_shows_the_optimal_model_under_every_law
         assert f"Budget {format_flops(1e24)} FLOPs" in text  # 1.00e24
         for law_id in LAWS:
             optimum = budget_optimum(law_id, 1e24)
-            row = (
-                f"{get_law(law_id).title.split()[0]:<10}"
-                f"{format_count(optimum.optimal_params):>8}{format_count(optimum.optimal_tokens):>8}"
-            )
+            n_text, d_text = format_count(optimum.optimal_params), format_count(optimum.optimal_tokens)
+            row = f"{get_law(law_id).title.split()[0]:<10}{n_text:>8}{d_text:>8}"
             assert row in text
         await pilot.press("ctrl+u", *"none")
         await pilot.pause()

@@ -460,7 +460,7 @@ def test_points_must_be_a_sensible_count():
         curve("besiroglu2024", "frontier", 1e9, 1e9, 1e9, points=1)
 
 
-# --- a compute budget ------------------------------------------------------------------------------
+# --- a compute budget ----------------------------------------------------------------------------
 
 
 def test_a_budget_of_chinchillas_compute_is_answered_with_chinchilla_under_every_law(runs):

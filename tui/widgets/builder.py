@@ -1,4 +1,5 @@
-"""The scenario editor: every setting of the model, training and serving as a labelled field.
+"""The scenario editor: every setting of the model, training, serving and scaling as a labelled
+field.
 
 A field never changes the scenario itself: typing posts `FieldEdited(key, text, before)` and the
 stepping keys post `FieldStepped(key, ...)`; the app applies the edit through the engine and sends
@@ -330,10 +331,6 @@ class FieldEditor(ScrollView, can_focus=True):
     def is_editing(self, key: str) -> bool:
         """Whether the field is being edited (typed in since it was selected or last applied)."""
         return key in self._before
-
-    def value_before_edit(self, key: str) -> Any:
-        """The field's value when its edit began: what Esc and a rejected text fall back to."""
-        return self._before[key]
 
     def note_of(self, group_title: str) -> str:
         """Why the engine ignores a group's fields for this model, or ""."""
