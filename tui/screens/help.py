@@ -19,7 +19,7 @@ Every number comes from `engine.evaluate(scenario)`; each formula names its sour
 | key | does |
 | --- | --- |
 | Up / Down (Enter), PgUp / PgDn | previous / next field; a page of fields |
-| `[` / `]` | previous / next builder tab: Model, Hardware, Train & serve (from anywhere) |
+| `[` / `]` | previous / next builder tab: Model, Hardware, Train & serve (from anywhere; paste to put a bracket in a name) |
 | Tab / Shift+Tab | next / previous pane or control (mouse: click a field) |
 | type | edit the field: `4096`, `128k` (lengths: 131,072), `70B`, `15.6T`, `1e24`, `2^20`. The whole text is checked at each key: while it is a valid value it is in use; while it is not, the value from before you began typing is, and the reason shows under the field |
 | Left / Right, Home / End, Ctrl+U / Ctrl+K | move in the text; clear before / after the caret |
