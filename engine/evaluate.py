@@ -27,7 +27,7 @@ from llmscope.engine.memory import (
     weight_bytes,
 )
 from llmscope.engine.parameters import ParameterCounts, count_parameters
-from llmscope.engine.scaling import ScalingAssessment, assess
+from llmscope.engine.scaling import BudgetOptimum, ScalingAssessment, assess, budget_optima
 from llmscope.engine.scenario import Scenario
 from llmscope.engine.serving import (
     FRONTIER_POINT_KEYS,
@@ -107,6 +107,13 @@ class Readout:
     scaling: ScalingAssessment
     training_fit: MemoryFit  # per accelerator, the scenario's training layout
     serving_fit: MemoryFit  # per accelerator, serving.tensor_parallel as set (before any raise)
+    # scaling.compute_budget_flops answered under every law (LAWS order); () without a budget.
+    budget: tuple[BudgetOptimum, ...] = ()
+
+    @property
+    def budget_under_law(self) -> BudgetOptimum | None:
+        """The budget's optimum under the scenario's law, or None without a budget."""
+        return next((b for b in self.budget if b.law_id == self.scaling.law_id), None)
 
     def _best_at_target(self) -> dict[str, Any]:
         """`serving.best_at_target.*`: the cheapest frontier point at or above
@@ -201,7 +208,24 @@ class Readout:
             "scaling.overtraining_ratio": sc.overtraining_ratio,
             "scaling.loss_at_optimum": sc.loss_at_optimum,
             "scaling.loss_with_10x_compute": sc.loss_with_10x_compute,
+            **self._budget_keys(),
         }
+
+    def _budget_keys(self) -> dict[str, Any]:
+        """The budget's optimum under the scenario's law (null without a budget) and, with a
+        budget, under each law as `scaling.<law>.budget_...`."""
+        chosen = self.budget_under_law
+        keys: dict[str, Any] = {
+            "scaling.budget_flops": chosen.compute_flops if chosen else None,
+            "scaling.budget_optimal_params": chosen.optimal_params if chosen else None,
+            "scaling.budget_optimal_tokens": chosen.optimal_tokens if chosen else None,
+            "scaling.budget_loss": chosen.loss if chosen else None,
+        }
+        for b in self.budget:
+            keys[f"scaling.{b.law_id}.budget_optimal_params"] = b.optimal_params
+            keys[f"scaling.{b.law_id}.budget_optimal_tokens"] = b.optimal_tokens
+            keys[f"scaling.{b.law_id}.budget_loss"] = b.loss
+        return keys
 
 
 def frontier_json(frontier: ServingFrontier) -> list[dict[str, Any]]:
@@ -390,6 +414,8 @@ def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Readout:
         arch, params, serve, accelerator, price, cluster.per_node, model=serving_model
     )
     scaling = assess(scenario.scaling.law, *scaling_params(params), train.tokens)
+    budget_flops = scenario.scaling.compute_budget_flops
+    budget = budget_optima(budget_flops) if budget_flops is not None else ()
     return Readout(
         params=params,
         flops=flops,
@@ -406,4 +432,5 @@ def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Readout:
         serving_fit=_serving_fit(
             scenario, arch, weights.total_bytes, kv.serving_bytes, capacity, serving_model
         ),
+        budget=budget,
     )

@@ -364,6 +364,37 @@ def compute_optimal(
     return _out(n_opt), _out(d_opt)
 
 
+@dataclass(frozen=True, slots=True)
+class BudgetOptimum:
+    """The compute-optimal model for a given compute budget under one law."""
+
+    law_id: str
+    compute_flops: float
+    """The budget C in FLOPs."""
+    optimal_params: float
+    """N* in the law's own parameter count (total, or non-embedding for Kaplan and DeepSeek)."""
+    optimal_tokens: float
+    """D* = C / (6 N*)."""
+    loss: float | None
+    """Predicted loss of (N*, D*) in nats/token on the law's data; None without a loss fit."""
+
+
+def budget_optimum(law_id: str, compute_flops: float) -> BudgetOptimum:
+    """What compute_optimal answers for a budget, with the loss the law predicts there."""
+    law = get_law(law_id)
+    c = float(_positive("scaling.compute_budget_flops", compute_flops))
+    n_opt = float(_optimal_params(law, np.asarray(c)))
+    d_opt = c / (FLOPS_PER_PARAM_TOKEN * n_opt)
+    loss = float(_loss(law, np.asarray(n_opt), np.asarray(d_opt))) if law.has_loss else None
+    return BudgetOptimum(law.id, c, n_opt, d_opt, loss)
+
+
+def budget_optima(compute_flops: float) -> tuple[BudgetOptimum, ...]:
+    """The compute-optimal model for a budget under every law, in LAWS order: the laws disagree
+    (Kaplan's N* ~ C^0.56 against Chinchilla's ~ C^0.5), and seeing all of them is the answer."""
+    return tuple(budget_optimum(law_id, compute_flops) for law_id in LAWS)
+
+
 def chinchilla_rule_optimal(
     compute_flops: float | np.ndarray, tokens_per_param: float = CHINCHILLA_TOKENS_PER_PARAM
 ) -> tuple[float | np.ndarray, float | np.ndarray]:

@@ -199,6 +199,13 @@ class ScalingSetup(BaseModel):
         description="Curve shown: compute frontier, loss vs N at fixed D, iso-FLOP, or the "
         "serving frontier (output tokens/s per accelerator against tokens/s per user).",
     )
+    compute_budget_flops: float | None = Field(
+        None,
+        gt=0,
+        le=1e40,
+        description="A compute budget C in FLOPs: the compute-optimal N* and D* for it under "
+        "every law (none: off).",
+    )
 
 
 class Scenario(BaseModel):

@@ -339,6 +339,10 @@ def slugify(name: str) -> str:
     """File-name stem for a preset name: lower case letters, digits, '.', '_' and '-'."""
     if not isinstance(name, str) or not name.strip():
         raise PresetError("a preset name must not be empty")
+    if len(name) > _MAX_TEXT["name"]:  # what meta.name may hold when the file is read back
+        raise PresetError(
+            f"a preset name is at most {_MAX_TEXT['name']} characters (got {len(name)})"
+        )
     if "/" in name or "\\" in name or os.sep in name or (os.altsep and os.altsep in name):
         raise PresetError(f"{plain_safe(name)}: a preset name must not contain a path separator")
     if ".." in name or Path(name).is_absolute() or "\x00" in name:

@@ -90,7 +90,7 @@ def read_config(path: Path) -> dict:
     try:
         if path.stat().st_size > MAX_CONFIG_BYTES:
             raise EngineInputError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; not a config")
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         if isinstance(exc, EngineInputError):
             raise

@@ -5,6 +5,8 @@ more than one directory is taken from the first; `list_presets` shows all of the
 from __future__ import annotations
 
 import os
+import re
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +80,8 @@ def list_presets(extra_dirs: Sequence[Path] = ()) -> list[PresetEntry]:
             try:
                 preset = load_preset(file, origin)
             except PresetError as exc:
-                entries.append(PresetEntry(file.stem, file, origin, error=str(exc)))
+                name = _name_in_head(file) or file.stem
+                entries.append(PresetEntry(name, file, origin, error=str(exc)))
                 continue
             keys = {preset.name.casefold(), file.stem.casefold()}
             entries.append(
@@ -94,6 +97,34 @@ def list_presets(extra_dirs: Sequence[Path] = ()) -> list[PresetEntry]:
             )
             seen |= keys
     return entries
+
+
+_HEAD_BYTES = 8192  # [meta] comes first in a preset (files.py writes it so)
+_TABLE = re.compile(r"^\s*\[\s*([A-Za-z0-9_.-]+)\s*\]\s*(#.*)?$")
+_NAME_LINE = re.compile(r"^\s*name\s*=")
+
+
+def _name_in_head(file: Path) -> str | None:
+    """The `name` of a preset that cannot load (too large, a bad value further down), read from
+    its [meta] table in the first 8 kB, so `list` names it as its author did; None when there is
+    none to read."""
+    try:
+        with file.open("rb") as handle:
+            head = handle.read(_HEAD_BYTES).decode("utf-8-sig", errors="replace")
+    except OSError:
+        return None
+    table = ""
+    for line in head.splitlines():
+        header = _TABLE.match(line)
+        if header:
+            table = header[1]
+        elif table == "meta" and _NAME_LINE.match(line):
+            try:
+                name = tomllib.loads(line).get("name")
+            except tomllib.TOMLDecodeError:
+                return None
+            return name if isinstance(name, str) and 0 < len(name) <= 200 else None
+    return None
 
 
 def _origin_of(path: Path, extra_dirs: Sequence[Path]) -> str:

@@ -17,6 +17,7 @@ from dataclasses import asdict
 from typing import Any
 
 from llmscope.engine.evaluate import Readout, evaluate, frontier_json
+from llmscope.engine.hardware import Catalog
 from llmscope.engine.memory import GIB
 from llmscope.engine.planner import Plan, PlanSearch, plan_updates
 from llmscope.engine.scenario import Scenario, all_keys
@@ -366,11 +367,14 @@ def _delta(a: Any, b: Any) -> tuple[Any, Any]:
     return diff, ratio
 
 
-def diff_document(a: tuple[str, Scenario], b: tuple[str, Scenario]) -> dict[str, Any]:
+def diff_document(
+    a: tuple[str, Scenario], b: tuple[str, Scenario], catalog: Catalog | None = None
+) -> dict[str, Any]:
     """Settings that differ, and every readout key side by side with delta (b - a) and
     ratio (b / a)."""
     (name_a, scen_a), (name_b, scen_b) = a, b
-    flat_a, flat_b = flat_readout(evaluate(scen_a)), flat_readout(evaluate(scen_b))
+    flat_a = flat_readout(evaluate(scen_a, catalog))
+    flat_b = flat_readout(evaluate(scen_b, catalog))
     settings = {
         key: {"a": scen_a.value(key), "b": scen_b.value(key)}
         for key in scen_a.differing_keys(scen_b)
@@ -383,9 +387,14 @@ def diff_document(a: tuple[str, Scenario], b: tuple[str, Scenario]) -> dict[str,
     return _json_safe({"a": name_a, "b": name_b, "settings": settings, "readout": readout})
 
 
-def render_diff(a: tuple[str, Scenario], b: tuple[str, Scenario], fmt: str = "text") -> str:
+def render_diff(
+    a: tuple[str, Scenario],
+    b: tuple[str, Scenario],
+    fmt: str = "text",
+    catalog: Catalog | None = None,
+) -> str:
     """Compare two (name, scenario) pairs as "text", "md" or "json"."""
-    doc = diff_document(a, b)
+    doc = diff_document(a, b, catalog)
     if fmt == "json":
         return json.dumps(doc, indent=2, allow_nan=False) + "\n"
     name_a, name_b = plain_safe(doc["a"]), plain_safe(doc["b"])

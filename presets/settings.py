@@ -94,9 +94,9 @@ def parse_setting(dotted_key: str, text: str) -> Any:
             if raw.lower() in _FALSE:
                 return False
             raise ValueError(raw)
-        if kind == "literal":
+        if kind == "literal":  # "FP8" is fp8: the choices differ in more than case
             for choice in choices:
-                if raw == str(choice):
+                if raw.casefold() == str(choice).casefold():
                     return choice
             wanted = ", ".join(str(c) for c in choices)
             raise PresetError(f"{dotted_key}: must be one of {wanted} (got {raw!r})")

@@ -33,7 +33,8 @@ def read_hf_config(path: Path) -> dict[str, Any]:
     if size > MAX_CONFIG_BYTES:
         raise PresetError(f"{path}: {size} bytes is too large for a config.json")
     try:
-        text = path.read_text(encoding="utf-8")
+        # A byte-order mark (Windows editors write one) is allowed.
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise PresetError(f"{path}: not UTF-8 text") from None
     try:
@@ -99,11 +100,19 @@ def load_source(
 
 
 def apply_settings(scenario: Scenario, settings: Sequence[str]) -> Scenario:
-    """`--set key=value` pairs, parsed with each field's type, applied together."""
+    """`--set key=value` pairs, parsed with each field's type, applied together; a key given
+    twice is an error naming both (which one was meant is not for us to guess)."""
     updates: dict[str, Any] = {}
+    given: dict[str, str] = {}
     for item in settings:
         key, sep, text = item.partition("=")
-        if not sep or not key.strip():
+        key = key.strip()
+        if not sep or not key:
             raise PresetError(f"--set {item!r}: expected key=value, e.g. cluster.count=64")
-        updates[key.strip()] = parse_setting(key.strip(), text)
+        if key in given:
+            raise PresetError(
+                f"--set {given[key]!r} and --set {item!r}: {key} is set twice; give it once"
+            )
+        given[key] = item
+        updates[key] = parse_setting(key, text)
     return scenario.with_values(updates) if updates else scenario

@@ -34,7 +34,8 @@ from llmscope.engine.evaluate import evaluate
 from llmscope.engine.hardware import load_catalog
 from llmscope.engine.scenario import SECTIONS, Scenario
 from llmscope.presets import paths
-from llmscope.presets.numbers import format_count
+from llmscope.presets.numbers import format_count, format_flops, step_value
+from llmscope.presets.settings import parse_setting
 from llmscope.tui.app import LlmscopeApp
 from llmscope.tui.commands import LlmscopeCommands
 from llmscope.tui.screens.help import HelpScreen
@@ -357,6 +358,183 @@ async def test_pasting_and_clicking_edit_the_field_under_them():
         assert app.scenario.model.vocab_size == int(vocab[:-1])
 
 
+def forty_heads() -> Scenario:
+    """40 query and KV heads of 128 on a 5120-wide residual stream (LLaMA-13B's shape): a
+    hidden size must split evenly over the 40 heads, so "4096" is refused while "40" is not."""
+    return Scenario().with_values(
+        {"model.num_attention_heads": 40, "model.num_kv_heads": 40, "model.hidden_size": 5120}
+    )
+
+
+async def test_a_rejected_entry_leaves_no_prefix_applied_and_escape_restores_the_value_before():
+    app = LlmscopeApp(scenario=forty_heads())
+    async with app.run_test(size=NARROW) as pilot:
+        scenario = app.scenario
+        # "4", "40" (valid), "409", "4096", "4096.", "4096.0" (none a hidden size for 40 heads).
+        await type_into(pilot, app, "model.hidden_size", "4096.0")
+        assert app.scenario == scenario  # not 40, the prefix that was valid on the way
+        assert field_text(app, "model.hidden_size") == "4096.0"
+        assert "hidden_size" in error_text(app, "model.hidden_size")
+        await pilot.press("escape")
+        assert app.scenario == scenario
+        assert field_text(app, "model.hidden_size") == "5120" and not is_invalid(
+            app, "model.hidden_size"
+        )
+        # A valid whole text is in use while it stands; Esc gives back the value from before.
+        await type_into(pilot, app, "model.hidden_size", "40")
+        assert app.scenario.model.hidden_size == 40
+        await pilot.press("escape")
+        assert app.scenario == scenario and field_text(app, "model.hidden_size") == "5120"
+        # Once the selection leaves a valid entry, that entry is the value in use.
+        await type_into(pilot, app, "model.num_layers", "48")
+        await pilot.press("down", "up", "escape")
+        assert app.scenario.model.num_layers == 48
+
+
+async def test_a_step_puts_the_caret_at_the_end_of_the_new_value():
+    app = LlmscopeApp()
+    async with app.run_test(size=NARROW) as pilot:
+        await type_into(pilot, app, "model.num_layers", "48")
+        await pilot.press("slash", "slash", "slash", "asterisk")  # 24, 12, 6, 12
+        await pilot.pause()
+        assert field_text(app, "model.num_layers") == "12"
+        await pilot.press("backspace")  # the last digit, as after typing "12"
+        assert field_text(app, "model.num_layers") == "1"
+        assert app.scenario.model.num_layers == 1
+
+
+async def test_resizing_keeps_the_selection_on_screen_and_keys_act_only_on_a_visible_field():
+    app = LlmscopeApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        editor = await focus_field(pilot, app, "serving.tensor_parallel")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert editor.selection_visible()
+        assert "tensor parallel" in screen_text(app)
+        # Scrolled away (the mouse wheel), a key brings the selected field back into view
+        # rather than changing it unseen; the next one acts.
+        editor.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        assert not editor.selection_visible()
+        tensor_parallel = app.scenario.serving.tensor_parallel
+        await pilot.press("plus")
+        assert app.scenario.serving.tensor_parallel == tensor_parallel
+        assert editor.selection_visible()
+        await pilot.press("plus")
+        assert app.scenario.serving.tensor_parallel > tensor_parallel
+
+
+async def test_a_minus_sign_can_be_typed_where_a_sign_can_stand():
+    app = LlmscopeApp()
+    async with app.run_test(size=NARROW) as pilot:
+        scenario = app.scenario
+        await type_into(pilot, app, "model.num_layers", "-5")
+        # No setting takes a negative number: the field says so rather than stepping.
+        assert field_text(app, "model.num_layers") == "-5"
+        assert app.scenario == scenario
+        assert "num_layers" in error_text(app, "model.num_layers")
+        # An exponent's sign: 1e-5 is 0.00001, not "1e" then a step down.
+        await type_into(pilot, app, "training.framework_overhead_gib", "1e-5")
+        assert field_text(app, "training.framework_overhead_gib") == "1e-5"
+        assert app.scenario.training.framework_overhead_gib == 1e-5
+        # Anywhere else "-" steps, as before.
+        await type_into(pilot, app, "model.num_layers", "32")
+        await pilot.press("minus")
+        await pilot.pause()
+        assert app.scenario.model.num_layers == step_value(32, up=False) == 28
+
+
+# Keys a person editing fields presses: digits and the characters of numbers, the stepping
+# keys, the caret and clearing keys, Esc, and moving between fields.
+EDIT_KEYS = [*"0123456789", "full_stop", "e", "k", "B", "minus", "plus", "asterisk", "slash"]
+EDIT_KEYS += ["backspace", "delete", "left", "right", "home", "end", "ctrl+u", "ctrl+k"]
+EDIT_KEYS += ["escape", "up", "down", "enter"]
+
+
+@pytest.mark.parametrize("seed", [21, 22, 23])
+async def test_no_sequence_of_keys_leaves_a_rejected_entry_applied(seed: int):
+    """After every key: the scenario is the engine's; each field shows the value in use, or its
+    edit is marked rejected while the value in use is the one it had just before that edit
+    began (observed here, not taken from the app)."""
+    rng = random.Random(seed)
+    app = LlmscopeApp(scenario=forty_heads())
+    catalog = load_catalog(paths.user_accelerators_file()).catalog
+    async with app.run_test(size=NARROW) as pilot:
+        editor = await focus_field(pilot, app, "model.hidden_size")
+        began_with: dict[str, object] = {}
+        walk: list[str] = []
+        rejected_while_editing = 0
+        for _ in range(80):
+            key = rng.choice(EDIT_KEYS)
+            walk.append(key)
+            before = app.scenario
+            await pilot.press(key)
+            for name in editor.keys:
+                if editor.is_editing(name) and name not in began_with:
+                    began_with[name] = before.value(name)  # seen by the test, not the app
+                elif not editor.is_editing(name):
+                    began_with.pop(name, None)
+            assert app.readout == evaluate(app.scenario, catalog), walk
+            for name in editor.keys:
+                value = app.scenario.value(name)
+                if editor.is_editing(name) and editor.reason_of(name) is not None:
+                    assert value == began_with[name], (name, walk)
+                    rejected_while_editing += 1
+                else:  # the text shown is the value in use (a refused step keeps both)
+                    assert parse_setting(name, editor.text_of(name)) == value, (name, walk)
+        assert rejected_while_editing, walk  # the walk went through rejected texts
+
+
+
+async def test_brackets_shown_in_the_footer_walk_the_builder_tabs_from_anywhere():
+    app = LlmscopeApp()
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        assert "[ ] tab" in screen_text(app).splitlines()[-1]  # the footer names them
+        builder = app.query_one("#builder")
+        visits = []
+        for key in ("right_square_bracket",) * 3 + ("left_square_bracket",):
+            await pilot.press(key)
+            await pilot.pause()
+            visits.append(builder.active)
+            assert builder in app.focused.ancestors  # the keys that follow act in the tab
+        assert visits == ["tab-hardware", "tab-run", "tab-model", "tab-run"]
+        assert app.scenario == Scenario()  # nothing was typed into a field on the way
+        # From the hardware filter too, where other characters are typed; and from another view
+        # (at 80x24 the builder comes to the front).
+        await pilot.press("left_square_bracket")
+        await pilot.pause()
+        box = app.query_one("#hardware-filter", Input)
+        assert builder.active == "tab-hardware" and app.focused is box
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert builder.active == "tab-run" and box.value == ""
+        await pilot.press("f3", "left_square_bracket")
+        await pilot.pause()
+        assert app.view == "builder" and builder.active == "tab-hardware"
+
+
+async def test_a_compute_budget_typed_in_shows_the_optimal_model_under_every_law():
+    from llmscope.engine.scaling import LAWS, budget_optimum, get_law
+
+    app = LlmscopeApp()
+    async with app.run_test(size=WIDE) as pilot:
+        await type_into(pilot, app, "scaling.compute_budget_flops", "1e24")
+        assert app.scenario.scaling.compute_budget_flops == 1e24
+        pane = app.query_one("#curves")
+        text = "\n".join(str(w.render()) for w in pane.query("#curve-summary"))
+        assert f"Budget {format_flops(1e24)} FLOPs" in text  # 1.00e24
+        for law_id in LAWS:
+            optimum = budget_optimum(law_id, 1e24)
+            n_text, d_text = format_count(optimum.optimal_params), format_count(optimum.optimal_tokens)
+            row = f"{get_law(law_id).title.split()[0]:<10}{n_text:>8}{d_text:>8}"
+            assert row in text
+        await pilot.press("ctrl+u", *"none")
+        await pilot.pause()
+        assert app.scenario.scaling.compute_budget_flops is None
+        text = "\n".join(str(w.render()) for w in pane.query("#curve-summary"))
+        assert "Budget" not in text
+
 # --- hardware ---------------------------------------------------------------------------------
 
 
@@ -367,6 +545,21 @@ def big_model() -> Scenario:
                                    "model.intermediate_size": 28672, "model.num_kv_heads": 8,
                                    "model.num_attention_heads": 64})
 
+
+
+async def test_the_app_reads_the_same_accelerators_file_as_the_commands(hermetic: Path):
+    from test_cli import USER_ACCELERATORS  # the README's example and a bad entry
+
+    paths.user_accelerators_file().parent.mkdir(parents=True)
+    paths.user_accelerators_file().write_text(USER_ACCELERATORS)
+    app = LlmscopeApp()
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        assert app.catalog.get("acme-x1").memory_bytes == 64 * 2**30
+        notes = [n.message for n in app._notifications]
+        assert any("acme-broken" in note and "memory_gb" in note for note in notes)
+        problem = app.set_setting("cluster.accelerator", "acme-x1")
+        assert problem is None and app.readout.accelerator.id == "acme-x1"
 
 async def test_filtering_the_picker_and_pressing_enter_switches_accelerator_and_fit():
     app = LlmscopeApp(big_model())
@@ -460,11 +653,13 @@ def test_help_names_every_key_the_app_binds():
 
     keys_table = READOUTS_HELP.split("## Keys", 1)[1].split("\n## ", 1)[0]
     rows = [line.split("|")[1] for line in keys_table.splitlines() if line.startswith("| ")]
-    tokens = set(re.findall(r"[A-Za-z0-9+?]+", " ".join(rows)))
+    tokens = set(re.findall(r"[A-Za-z0-9+?]+|[\[\]]", " ".join(rows)))
     for binding in LlmscopeApp.BINDINGS:
         key = binding.key
         if key == "question_mark":
             shown = "?"
+        elif key.endswith("_square_bracket"):
+            shown = "[" if key.startswith("left") else "]"
         elif key.startswith("ctrl+"):
             shown = "Ctrl+" + key.removeprefix("ctrl+").upper()
         else:

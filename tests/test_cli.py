@@ -139,6 +139,103 @@ def test_hf_config_replaces_only_the_model(capsys):
     assert doc["scenario"]["cluster"]["count"] == 2048  # from the deepseek-v3 preset
 
 
+
+# The example of README.md's "Accelerators" section, and an entry with a bad figure.
+USER_ACCELERATORS = """
+[accelerators.nvidia-h100-sxm]
+price_usd_per_hour = 2.10
+price_date = "2026-11"
+
+[accelerators.acme-x1]
+name = "Acme X1 64GB"
+vendor = "Acme"
+memory_gb = 64
+memory_bandwidth_gbs = 2000
+bf16_tflops = 500
+tdp_w = 600
+interconnect_gbs = 400
+source = "vendor datasheet, 2026"
+
+[accelerators.acme-broken]
+name = "Acme Broken"
+vendor = "Acme"
+memory_gb = -5
+memory_bandwidth_gbs = 2000
+bf16_tflops = 500
+interconnect_gbs = 400
+"""
+
+
+def test_show_plan_and_diff_read_the_users_accelerators_like_the_app(capsys, hermetic):
+    hermetic.mkdir(parents=True)
+    (hermetic / "accelerators.toml").write_text(USER_ACCELERATORS)
+    h100 = ("--set", "cluster.accelerator=nvidia-h100-sxm")
+    h100 += ("--set", "cluster.price_usd_per_hour=none")  # the catalog's (the user's) price
+    status, out, err = run(capsys, "show", "llama2-7b", *h100, "--json")
+    assert status == 0
+    assert json.loads(out)["training.price_usd_per_hour"] == 2.10  # the user's rate
+    # The bad entry is reported (file, id, field) and skipped; the command goes on.
+    assert err.count("\n") == 1 and err.startswith("llmscope: warning: ")
+    assert "acme-broken" in err and "memory_gb" in err
+    acme = ("--set", "cluster.accelerator=acme-x1")
+    status, out, err = run(capsys, "show", "llama2-7b", *acme, "--json")
+    assert status == 0 and json.loads(out)["accelerator.memory_bytes"] == 64 * 2**30
+    status, out, _ = run(capsys, "plan", "llama2-7b", *acme)
+    assert status == 0 and "acme-x1" in out and "64.0 GiB" in out
+    status, out, _ = run(
+        capsys, "diff", "llama2-7b", "llama2-7b", "--set-b", "cluster.accelerator=acme-x1", "--json"
+    )
+    assert status == 0
+    assert json.loads(out)["readout"]["accelerator.memory_bytes"]["b"] == 64 * 2**30
+
+
+def test_show_answers_a_compute_budget_under_every_law(capsys):
+    from llmscope.engine.scaling import LAWS, compute_optimal
+
+    status, out, err = run(
+        capsys, "show", "llama2-7b", "--set", "scaling.compute_budget_flops=1e24", "--json"
+    )
+    assert status == 0, err
+    doc = json.loads(out)
+    law = doc["scenario"]["scaling"]["law"]
+    assert (doc["scaling.budget_optimal_params"], doc["scaling.budget_optimal_tokens"]) == (
+        pytest.approx(compute_optimal(law, 1e24))
+    )
+    for law_id in LAWS:
+        params, tokens = compute_optimal(law_id, 1e24)
+        assert doc[f"scaling.{law_id}.budget_optimal_params"] == pytest.approx(params)
+        assert doc[f"scaling.{law_id}.budget_optimal_tokens"] == pytest.approx(tokens)
+    status, out, _ = run(capsys, "show", "llama2-7b", "--set", "scaling.compute_budget_flops=1e24")
+    assert status == 0 and "budget_optimal_params" in out
+    assert "kaplan2020.budget_optimal_tokens" in out
+
+
+def test_choices_in_set_read_whatever_the_case(capsys):
+    status, out, err = run(
+        capsys, "show", "llama2-7b", "--set", "serving.weight_dtype=FP8", "--json"
+    )
+    assert status == 0, err
+    assert json.loads(out)["scenario"]["serving"]["weight_dtype"] == "fp8"
+
+
+def test_a_key_set_twice_is_an_error_naming_both(capsys):
+    status, out, err = run(
+        capsys, "show", "llama2-7b", "--set", "model.num_layers=4", "--set", " model.num_layers=8"
+    )
+    assert_one_line_error(
+        status, out, err, "model.num_layers=4", "model.num_layers=8", "set twice"
+    )
+
+
+def test_a_config_json_with_a_byte_order_mark_is_read(capsys, tmp_path):
+    fixture = FIXTURES / "mistral.json"
+    with_bom = tmp_path / "config.json"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + fixture.read_bytes())
+    status, out, err = run(capsys, "show", str(with_bom), "--json")
+    assert status == 0, err
+    expected = architecture_from_hf_config(json.loads(fixture.read_text()))
+    assert json.loads(out)["params.total"] == count_parameters(expected).total
+
 # --- errors: one line, status 2 -------------------------------------------------------------------
 
 
@@ -273,6 +370,13 @@ def test_import_hf_writes_a_preset_and_refuses_to_overwrite(capsys, tmp_path):
     status, _, _ = run(capsys, "import-hf", str(fixture), "-o", str(target), "--force")
     assert status == 0
 
+
+
+def test_import_hf_into_a_missing_directory_is_an_error(capsys, tmp_path):
+    target = tmp_path / "no-such-dir" / "mine.toml"
+    status, out, err = run(capsys, "import-hf", str(FIXTURES / "mistral.json"), "-o", str(target))
+    assert_one_line_error(status, out, err, "does not exist", str(tmp_path / "no-such-dir"))
+    assert not (tmp_path / "no-such-dir").exists()
 
 def test_import_hf_without_output_goes_to_the_user_presets(capsys, hermetic):
     fixture = FIXTURES / "mistral.json"

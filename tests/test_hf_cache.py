@@ -112,3 +112,12 @@ def test_default_scan_reads_the_environment(tmp_path, monkeypatch, models):
     monkeypatch.delenv("HUGGINGFACE_HUB_CACHE", raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path))
     assert [m.repo_id for m in find_cached_models()] == ["org/m"]
+
+
+def test_a_cached_config_with_a_byte_order_mark_is_read(tmp_path, models):
+    # Editors on Windows save UTF-8 with a BOM; json.loads refuses it unless it is stripped.
+    add_repo(tmp_path, "me/bom-llama", "\ufeff" + json.dumps(models["llama-3-8b"]["raw_config"]))
+    (found,) = find_cached_models(tmp_path)
+    assert found.supported, found.problem
+    arch = load_cached_architecture(found)
+    assert count_parameters(arch).total == models["llama-3-8b"]["computed_params_hf_impl"]

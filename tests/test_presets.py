@@ -426,6 +426,24 @@ def test_broken_presets_are_listed_with_the_reason(hermetic):
     assert len(broken) == 1 and "did you mean model.hidden_size" in broken[0].error
 
 
+
+def test_a_preset_too_large_to_load_is_listed_under_its_own_name_with_the_reason(hermetic):
+    directory = hermetic / "presets"
+    directory.mkdir(parents=True)
+    padding = "#" * (files.MAX_PRESET_BYTES + 10)
+    (directory / "huge.toml").write_text(f'[meta]\nname = "Huge Model 2"\n{padding}\n')
+    (entry,) = [e for e in list_presets() if e.path.name == "huge.toml"]
+    assert entry.name == "Huge Model 2"
+    assert "too large for a preset" in entry.error and str(files.MAX_PRESET_BYTES) in entry.error
+
+
+def test_a_preset_name_over_the_limit_is_refused_with_the_limit(tmp_path):
+    with pytest.raises(PresetError, match=r"at most 200 characters \(got 300\)"):
+        save_preset(Scenario(), tmp_path, "x" * 300)
+    assert not list(tmp_path.iterdir())
+    save_preset(Scenario(), tmp_path, "x" * 200)  # the limit itself is fine
+
+
 def test_find_preset_by_meta_name_and_closest_name_hint(hermetic):
     save_preset(Scenario(), hermetic / "presets", "Fancy Name!")
     assert find_preset("Fancy Name!").name == "Fancy Name!"
@@ -446,6 +464,9 @@ def test_find_preset_by_meta_name_and_closest_name_hint(hermetic):
         ("training.flash_attention", "false", False),
         ("training.zero_stage", "3", 3),
         ("serving.kv_dtype", "fp8", "fp8"),
+        ("serving.kv_dtype", "FP8", "fp8"),  # choices read whatever the case
+        ("training.recompute", "Selective", "selective"),
+        ("scaling.law", "Hoffmann2022", "hoffmann2022"),
         ("serving.embedding_dtype", "none", None),
         ("model.dense_layer_indices", "0,1,2", (0, 1, 2)),
         ("model.dense_layer_indices", "none", ()),
@@ -594,6 +615,21 @@ async def test_save_screen_returns_a_name_and_rejects_a_path():
         await pilot.pause()
     assert app.results == ["my model 2"]
 
+
+
+async def test_save_screen_refuses_a_name_over_the_limit_as_it_is_typed():
+    app = ScreenHost(lambda: SavePresetScreen("x" * 199))
+    async with app.run_test() as pilot:
+        await pilot.press("end", "y")  # 200: still a name
+        await pilot.pause()
+        assert "at most" not in str(app.screen.query_one("#save-message").render())
+        await pilot.press("z")  # 201
+        await pilot.pause()
+        message = str(app.screen.query_one("#save-message").render())
+        assert "at most 200 characters (got 201)" in message
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.results == [] and isinstance(app.screen, SavePresetScreen)
 
 async def test_save_screen_escape_cancels():
     app = ScreenHost(lambda: SavePresetScreen("x"))

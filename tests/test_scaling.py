@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmscope.engine.errors import EngineInputError
+from llmscope.engine.scenario import Scenario
 from llmscope.engine.scaling import (
     HOFFMANN_INCONSISTENCY_NOTE,
     KAPLAN2020_PUBLISHED_PARAMS_EXPONENT,
@@ -457,3 +458,43 @@ def test_loss_from_an_allocation_only_law_is_refused():
 def test_points_must_be_a_sensible_count():
     with pytest.raises(EngineInputError, match="^points:"):
         curve("besiroglu2024", "frontier", 1e9, 1e9, 1e9, points=1)
+
+
+# --- a compute budget ----------------------------------------------------------------------------
+
+
+def test_a_budget_of_chinchillas_compute_is_answered_with_chinchilla_under_every_law(runs):
+    """scaling.compute_budget_flops: "what is compute-optimal for C?" without computing tokens by
+    hand. At Gopher's 5.76e23 FLOPs the replication gives Chinchilla (70B on 1.4T); every law's
+    answer spends exactly the budget and is the law's own compute_optimal."""
+    from llmscope.engine.evaluate import evaluate
+    from llmscope.engine.scaling import LAWS, budget_optimum
+
+    chinchilla = runs["chinchilla-70b"]
+    readout = evaluate(Scenario().with_value("scaling.compute_budget_flops", 5.76e23))
+    assert [b.law_id for b in readout.budget] == list(LAWS)
+    for optimum in readout.budget:
+        assert optimum.compute_flops == 5.76e23
+        assert 6 * optimum.optimal_params * optimum.optimal_tokens == pytest.approx(5.76e23)
+        assert (optimum.optimal_params, optimum.optimal_tokens) == pytest.approx(
+            compute_optimal(optimum.law_id, 5.76e23)
+        )
+        assert (optimum.loss is None) == (optimum.law_id == "deepseek2024")  # allocation only
+    flat = readout.to_flat_dict()
+    assert flat["scaling.budget_optimal_params"] == pytest.approx(chinchilla["params"], rel=0.10)
+    assert flat["scaling.budget_optimal_tokens"] == pytest.approx(
+        chinchilla["training_tokens"], rel=0.10
+    )
+    assert flat["scaling.kaplan2020.budget_optimal_params"] == budget_optimum(
+        "kaplan2020", 5.76e23
+    ).optimal_params
+    # Without a budget: the keys are there, null, and no per-law keys.
+    plain = evaluate(Scenario()).to_flat_dict()
+    assert plain["scaling.budget_optimal_params"] is None and plain["scaling.budget_flops"] is None
+    assert not any(key.startswith("scaling.kaplan2020.") for key in plain)
+
+
+@pytest.mark.parametrize("bad", [0.0, -1e24, 1e41])
+def test_a_budget_must_be_positive_and_bounded(bad):
+    with pytest.raises(EngineInputError, match="compute_budget_flops"):
+        Scenario().with_value("scaling.compute_budget_flops", bad)

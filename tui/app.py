@@ -25,10 +25,11 @@ from textual.widgets import Footer, Header, Tab, TabbedContent, TabPane, Tabs
 
 from llmscope.engine.errors import EngineInputError
 from llmscope.engine.evaluate import Readout, evaluate
-from llmscope.engine.hardware import Catalog, load_catalog
+from llmscope.engine.hardware import Catalog
 from llmscope.engine.planner import search_plans
 from llmscope.engine.scenario import Scenario
 from llmscope.presets import paths
+from llmscope.presets.accelerators import user_catalog
 from llmscope.presets.errors import PresetError, PresetExistsError
 from llmscope.presets.files import ORIGIN_USER, Preset, save_preset, slugify, write_atomic
 from llmscope.presets.library import find_preset, list_presets
@@ -48,7 +49,13 @@ from llmscope.tui.themes import (
     save_theme_name,
     saved_theme_name,
 )
-from llmscope.tui.widgets.builder import GROUPS, FieldEdited, FieldEditor, FieldStepped
+from llmscope.tui.widgets.builder import (
+    GROUPS,
+    FieldEdited,
+    FieldEditor,
+    FieldRestored,
+    FieldStepped,
+)
 from llmscope.tui.widgets.curves import CurvesPane
 from llmscope.tui.widgets.hardware import AcceleratorChosen, HardwarePicker
 from llmscope.tui.widgets.readouts import ReadoutsPane
@@ -60,6 +67,8 @@ MEDIUM_COLUMNS = 110
 BUILDER_COLUMNS = 72  # the builder's width beside other panes: label column + a number
 
 VIEWS = ("builder", "readouts", "curves")
+BUILDER_TABS = ("tab-model", "tab-hardware", "tab-run")
+_TAB_GROUP = Binding.Group("tab")
 
 # Where stepping starts for an optional number that is unset (None means "derived" or "off").
 _UNSET_START: dict[str, float] = {
@@ -68,6 +77,7 @@ _UNSET_START: dict[str, float] = {
     "cluster.price_usd_per_hour": 2.0,
     "training.deadline_days": 90,  # a quarter, as runs are planned
     "training.budget_usd": 1e6,
+    "scaling.compute_budget_flops": 1e24,  # about a 100B-parameter run
 }
 
 
@@ -91,6 +101,24 @@ class LlmscopeApp(App[int]):
     BINDINGS = [
         Binding("f1", "help", "Help", id="app.help", tooltip="Keys and readouts explained"),
         Binding("question_mark", "help", "Help", show=False, id="app.help_question"),
+        # The builder's tabs (Model, Hardware, Train & serve) from wherever the focus is; typed
+        # in a field or the filter too (keys.KEY_CHARACTERS), so shown next to Help.
+        Binding(
+            "left_square_bracket",
+            "builder_tab(-1)",
+            "Tab",
+            id="app.builder_tab_previous",
+            tooltip="Previous builder tab",
+            group=_TAB_GROUP,
+        ),
+        Binding(
+            "right_square_bracket",
+            "builder_tab(1)",
+            "Tab",
+            id="app.builder_tab_next",
+            tooltip="Next builder tab: Model, Hardware, Train & serve",
+            group=_TAB_GROUP,
+        ),
         # F2-F4 are named on the view tabs they switch (and do nothing when all panes show), so
         # the footer keeps its room at 80 columns for the keys named nowhere else.
         Binding("f2", "view('builder')", "Build", show=False, id="app.view_builder"),
@@ -123,7 +151,7 @@ class LlmscopeApp(App[int]):
         super().__init__()
         self._panes: _Panes | None = None
         self.extra_preset_dirs = list(extra_preset_dirs)
-        catalog_load = load_catalog(paths.user_accelerators_file())
+        catalog_load = user_catalog()  # the same catalog as the command line's
         self.catalog: Catalog = catalog_load.catalog
         self._startup_notes: list[str] = list(catalog_load.problems)
         self.preset = preset
@@ -273,6 +301,27 @@ class LlmscopeApp(App[int]):
             if fields or inside:
                 (fields or inside)[0].focus()
 
+    def action_builder_tab(self, step: int) -> None:
+        """The builder's next or previous tab, shown (on a narrow terminal the builder comes to
+        the front) and focused, so the keys that follow act in it."""
+        builder = self.query_one("#builder", TabbedContent)
+        index = BUILDER_TABS.index(builder.active) if builder.active in BUILDER_TABS else 0
+        builder.active = BUILDER_TABS[(index + step) % len(BUILDER_TABS)]
+        self._show_view("builder")
+        # A tab opened for the first time mounts its fields after this frame.
+        self.call_after_refresh(self._focus_builder_tab)
+
+    def _focus_builder_tab(self) -> None:
+        builder = self.query_one("#builder", TabbedContent)
+        pane = builder.get_pane(builder.active)
+        inside = [
+            w
+            for w in self.screen.focus_chain
+            if pane in w.ancestors_with_self and not isinstance(w, Tabs)
+        ]
+        if inside and (self.focused is None or pane not in self.focused.ancestors_with_self):
+            inside[0].focus()
+
     # --- the one way state changes ---------------------------------------------------------------
 
     def apply_scenario(self, candidate: Scenario, typing_key: str | None = None) -> str | None:
@@ -347,16 +396,30 @@ class LlmscopeApp(App[int]):
         return None
 
     def on_field_edited(self, message: FieldEdited) -> None:
-        editor = self.editor_of(message.key)
+        """The whole text is applied when it is a valid value; otherwise the field's value from
+        before the edit is the one in use, never a prefix that was valid a key ago (builder.py)."""
+        key = message.key
+        editor = self.editor_of(key)
         try:
-            value = parse_setting(message.key, message.text)
-            candidate = self.scenario.with_value(message.key, value)
+            value = parse_setting(key, message.text)
+            candidate = self.scenario.with_value(key, value)
         except (PresetError, EngineInputError) as exc:
             problem: str | None = str(exc)
         else:
-            problem = self.apply_scenario(candidate, typing_key=message.key)
-        if editor is not None and problem is not None:
-            editor.show_error(message.key, problem)
+            problem = self.apply_scenario(candidate, typing_key=key)
+        if problem is None:
+            return
+        if self.scenario.value(key) != message.before:
+            try:
+                self.apply_scenario(self.scenario.with_value(key, message.before), typing_key=key)
+            except EngineInputError:
+                pass  # the value in use before the edit was valid with the same other fields
+        if editor is not None:
+            editor.show_error(key, problem)
+
+    def on_field_restored(self, message: FieldRestored) -> None:
+        if self.scenario.value(message.key) != message.value:
+            self.set_setting(message.key, message.value)
 
     def on_field_stepped(self, message: FieldStepped) -> None:
         key = message.key

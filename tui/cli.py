@@ -19,6 +19,7 @@ import datetime as _dt
 import gc
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,8 +29,10 @@ from pydantic import ValidationError
 
 from llmscope.engine.errors import EngineInputError
 from llmscope.engine.evaluate import evaluate
+from llmscope.engine.hardware import Catalog
 from llmscope.engine.scenario import Scenario
 from llmscope.presets import paths
+from llmscope.presets.accelerators import user_catalog
 from llmscope.presets.errors import PresetError
 from llmscope.presets.files import Preset, scenario_to_toml, write_atomic
 from llmscope.presets.library import list_presets, search_path
@@ -68,6 +71,15 @@ def _out(text: str) -> None:
     sys.stdout.write(text)
 
 
+def catalog_with_warnings() -> Catalog:
+    """The catalog the app uses (built-in + `accelerators.toml`); each problem in the user's file
+    is one warning line on stderr, and the command goes on without the bad entry."""
+    loaded = user_catalog()
+    for problem in loaded.problems:
+        print(f"{PROG}: warning: {plain_safe(problem)}", file=sys.stderr)
+    return loaded.catalog
+
+
 # --- handlers -------------------------------------------------------------------------------------
 
 
@@ -94,7 +106,7 @@ def run_show(args: argparse.Namespace) -> int:
         raise CliError("show needs PRESET|PATH or --hf-config PATH")
     scenario, preset, name = load_source(args.preset, _extra_dirs(args), args.hf_config)
     scenario = apply_settings(scenario, args.settings)
-    readout = evaluate(scenario)
+    readout = evaluate(scenario, catalog_with_warnings())
     from llmscope.presets import report
 
     fmt = "json" if args.json else args.format
@@ -145,9 +157,12 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def _reason(error: str, path: Path) -> str:
-    """The PresetError message without its leading file name (shown beside it already)."""
+    """The PresetError message without its leading file name and line (shown beside it already):
+    "f.toml:2: zero_stage ..." -> "zero_stage ..."; "f.toml: 1048614 bytes ..." keeps its number."""
     prefix = str(path)
-    return error[len(prefix) :].lstrip(":0123456789 ") if error.startswith(prefix) else error
+    if not error.startswith(prefix):
+        return error
+    return re.sub(r"^(:\d+)?:\s*", "", error[len(prefix) :])
 
 
 def run_import_hf(args: argparse.Namespace) -> int:
@@ -180,6 +195,8 @@ def run_import_hf(args: argparse.Namespace) -> int:
             raise CliError(f"-o {target}: is a directory; give a file name such as my-model.toml")
         if target.exists() and not args.force:
             raise CliError(f"{target}: already exists; add --force to replace it")
+        if not target.parent.is_dir():  # a typo in the path should not become a new directory
+            raise CliError(f"-o {target}: the directory {target.parent} does not exist")
         write_atomic(target, text, overwrite=True)
     print(f"wrote {plain_safe(target)}")
     return 0
@@ -196,7 +213,7 @@ def run_diff(args: argparse.Namespace) -> int:
     from llmscope.presets import report
 
     fmt = "json" if args.json else args.format
-    _out(report.render_diff((name_a, a), (name_b, b), fmt))
+    _out(report.render_diff((name_a, a), (name_b, b), fmt, catalog_with_warnings()))
     return 0
 
 

@@ -18,7 +18,9 @@ from typing import Any, TextIO
 from llmscope.engine.errors import EngineInputError
 from llmscope.engine.planner import search_plans
 from llmscope.engine.scenario import Scenario
+from llmscope.presets.accelerators import user_catalog
 from llmscope.presets.report import format_plan_table, plan_search_to_json
+from llmscope.presets.safe_text import plain_safe
 from llmscope.presets.sources import apply_settings, load_source
 
 
@@ -60,9 +62,10 @@ def run_plan(
             if detect is None:
                 from llmscope.presets.detect import detect_local_accelerators as detect
             scenario, note = _this_box(scenario, detect)
-        from llmscope.engine.hardware import find_accelerator
-
-        accelerator = find_accelerator(scenario.cluster.accelerator)
+        loaded = user_catalog()  # the app's catalog: accelerators.toml laid over the built-in
+        for problem in loaded.problems:
+            print(f"llmscope: warning: {plain_safe(problem)}", file=err)
+        accelerator = loaded.catalog.get(scenario.cluster.accelerator)
         if args.top < 1:
             raise EngineInputError(f"--top must be at least 1 (plans to show); got {args.top}")
         search = search_plans(scenario, accelerator, top=args.top)

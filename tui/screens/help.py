@@ -19,11 +19,13 @@ Every number comes from `engine.evaluate(scenario)`; each formula names its sour
 | key | does |
 | --- | --- |
 | Up / Down (Enter), PgUp / PgDn | previous / next field; a page of fields |
+| `[` / `]` | previous / next builder tab: Model, Hardware, Train & serve (from anywhere; paste to put a bracket in a name) |
 | Tab / Shift+Tab | next / previous pane or control (mouse: click a field) |
-| type | edit the field: `4096`, `128k` (lengths: 131,072), `70B`, `15.6T`, `1e24`, `2^20`; each key applies |
+| type | edit the field: `4096`, `128k` (lengths: 131,072), `70B`, `15.6T`, `1e24`, `2^20`. The whole text is checked at each key: while it is a valid value it is in use; while it is not, the value from before you began typing is, and the reason shows under the field |
 | Left / Right, Home / End, Ctrl+U / Ctrl+K | move in the text; clear before / after the caret |
-| Esc | back to the value in use (drops a rejected entry) |
-| + / - | next sensible value (GPU-friendly multiples, 1-2-5 steps); cycle a choice; toggle |
+| Esc | back to the value from before you began typing in the field, applied again |
+| + / - | next sensible value (GPU-friendly multiples, 1-2-5 steps); cycle a choice; toggle; the caret goes to the end |
+| - in an empty field, or after `1e` | a minus sign (no setting is negative, so the field says which range it takes) |
 | * / (slash), Shift+Up / Shift+Down | double / halve |
 | F2 F3 F4 | go to the builder, readouts or curves (shown first on a narrow terminal); in the readouts, arrows, PgUp/PgDn and Home/End scroll |
 | F6 / F7, l / v | next scaling law / curve view (l and v in the curves pane) |
@@ -110,6 +112,10 @@ Kaplan et al. 2020 (L(N, D), non-embedding N), Hoffmann et al. 2022 Approach 3, 
 2024 (the Chinchilla replication), DeepSeek LLM 2024 (allocation exponents only, no loss). The
 compute-optimal model for C FLOPs at 20 tokens per parameter is about sqrt(C / 120) parameters
 (C = 6ND), not 20 x sqrt(C).
+
+Set `compute budget flops` (tab "Train & serve", group "Scaling") to ask what is compute-optimal
+for a budget: the curves pane lists N* and D* = C / (6 N*) for it under every law, the chosen law
+in bold. N* is each law's own N (non-embedding for Kaplan and DeepSeek); the laws disagree.
 
 {HOFFMANN_INCONSISTENCY_NOTE}
 

@@ -1,10 +1,18 @@
-"""The scenario editor: every setting of the model, training and serving as a labelled field.
+"""The scenario editor: every setting of the model, training, serving and scaling as a labelled
+field.
 
-A field never changes the scenario itself: typing posts `FieldEdited(key, text)` and the stepping
-keys post `FieldStepped(key, ...)`; the app applies the edit through the engine and sends the
-outcome back with `show_scenario` / `show_error`. Text that does not parse or that the engine
-rejects stays in the field, marked, with the engine's reason under it; the scenario stays at its
-last valid state.
+A field never changes the scenario itself: typing posts `FieldEdited(key, text, before)` and the
+stepping keys post `FieldStepped(key, ...)`; the app applies the edit through the engine and sends
+the outcome back with `show_scenario` / `show_error`.
+
+What typing applies, the one rule: the scenario holds the field's whole text when that text is a
+valid value, and otherwise the value the field had when editing began (`before`). Each key checks
+the whole text: "4096" typed over 5120 shows 4, 40, 409, 4096 on the way, and any of them the
+engine accepts is in use while it stands; but text that ends invalid ("4096.0", "409") leaves
+the value from before the edit in use, never a prefix that happened to be valid. A rejected text
+stays in the field, marked, with the engine's reason under it. Esc gives the field back its value
+from before the edit and applies it. Editing a field ends when the selection leaves it with a
+valid text, when a stepping key applies a value, or when the scenario changes elsewhere.
 
 One editor is one widget that draws a line per field (Textual's line API) and edits the selected
 field's text itself, rather than a label and an `Input` per field: Textual's start-up, styling and
@@ -72,6 +80,8 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     *((title, tuple(f"model.{name}" for name in names)) for title, names in MODEL_GROUPS),
     ("Training", tuple(f"training.{name}" for name in SECTIONS["training"].model_fields)),
     ("Serving", tuple(f"serving.{name}" for name in SECTIONS["serving"].model_fields)),
+    # The law and view F6 / F7 cycle, and a compute budget to size a model for.
+    ("Scaling", tuple(f"scaling.{name}" for name in SECTIONS["scaling"].model_fields)),
 )
 
 CLUSTER_KEYS: tuple[str, ...] = tuple(
@@ -100,12 +110,23 @@ LABEL_CELLS = 33  # " " + the longest label (31) + " ": where every value starts
 
 
 class FieldEdited(Message):
-    """The user typed into a field: the app parses `text` and applies it to `key`."""
+    """The user typed into a field: the app parses `text` and applies it to `key`; while `text`
+    is not a valid value the field's value from before the edit (`before`) is the one in use."""
 
-    def __init__(self, key: str, text: str) -> None:
+    def __init__(self, key: str, text: str, before: Any) -> None:
         super().__init__()
         self.key = key
         self.text = text
+        self.before = before
+
+
+class FieldRestored(Message):
+    """Esc in a field: apply `value`, what the field held when editing began."""
+
+    def __init__(self, key: str, value: Any) -> None:
+        super().__init__()
+        self.key = key
+        self.value = value
 
 
 class FieldStepped(Message):
@@ -212,8 +233,10 @@ class FieldEditor(ScrollView, can_focus=True):
     }
     """
 
-    # Keys that step instead of typing; the field's text never needs them (a negative or an
-    # exponent's sign is never a valid setting here: "1e-5" is written 0.00001).
+    # Keys that step instead of typing. "-" types a minus where a number's text can take one:
+    # as the first character of an empty field, or as an exponent's sign after "e" ("1e-5").
+    # No setting is negative today, so "-5" is typed and refused with the field's range rather
+    # than stepping the value.
     _STEP_CHARACTERS = {character: (up, double) for _, character, up, double, *_ in _STEP_KEYS}
 
     class Ready(Message):
@@ -236,6 +259,10 @@ class FieldEditor(ScrollView, can_focus=True):
         # Text fields (a name) take + - * / as characters; every other field steps on them.
         self._steppable = frozenset(key for key in self.keys if setting_kind(key)[0] != "str")
         self._shown: dict[str, str] = dict.fromkeys(self.keys, "")  # the scenario's values
+        self._values: dict[str, Any] = {}  # the same, as values
+        # Fields being edited -> their value when editing began (what Esc and a rejected text
+        # fall back to).
+        self._before: dict[str, Any] = {}
         self._texts: dict[str, str] = dict(self._shown)  # what each field shows now
         self._reasons: dict[str, str] = {}  # rejected entries: why
         self._notes: dict[str, str] = {}  # group title -> why the engine ignores it
@@ -255,13 +282,19 @@ class FieldEditor(ScrollView, can_focus=True):
     def show_scenario(self, scenario: Scenario, keep_text_of: str | None = None) -> None:
         """Show every field's value; the field being typed in (`keep_text_of`) keeps its text, so
         "70" on its way to "70B" is not rewritten under the caret. Every rejected entry is
-        cleared: the fields show the scenario."""
+        cleared and every other edit ends: the fields show the scenario. A selected field whose
+        text is rewritten (a step) gets the caret at its end, where the next key continues."""
+        selected_text = self._texts[self.selected_key]
         for key in self.keys:
-            text = format_field_value(scenario.value(key))
+            value = scenario.value(key)
+            text = format_field_value(value)
             self._shown[key] = text
+            self._values[key] = value
             if key != keep_text_of:
                 self._texts[key] = text
-        self._caret = min(self._caret, len(self._texts[self.selected_key]))
+                self._before.pop(key, None)
+        text = self._texts[self.selected_key]
+        self._caret = len(text) if text != selected_text else min(self._caret, len(text))
         ignored = scenario.model.ignored_fields
         self._notes = {
             title: reason_for(scenario.model)
@@ -295,6 +328,10 @@ class FieldEditor(ScrollView, can_focus=True):
         """The lines under the field that give the reason of its rejected text, as drawn."""
         return [text for kind, name, text in self._lines if kind == _REASON and name == key]
 
+    def is_editing(self, key: str) -> bool:
+        """Whether the field is being edited (typed in since it was selected or last applied)."""
+        return key in self._before
+
     def note_of(self, group_title: str) -> str:
         """Why the engine ignores a group's fields for this model, or ""."""
         return self._notes.get(group_title, "")
@@ -305,8 +342,9 @@ class FieldEditor(ScrollView, can_focus=True):
         if key == self.selected_key:
             return
         left = self.selected_key
-        if left not in self._reasons:
+        if left not in self._reasons:  # a valid text is applied: its edit is over
             self._texts[left] = self._shown[left]
+            self._before.pop(left, None)
         self.selected_key = key
         self._caret = len(self._texts[key])
         self.tooltip = field_description(key)
@@ -336,6 +374,15 @@ class FieldEditor(ScrollView, can_focus=True):
 
     def on_resize(self, event: events.Resize) -> None:
         self._lay_out()
+        # A smaller editor must not leave the selected field below its last row, where keys
+        # would edit a field nobody sees.
+        self._scroll_to_selected()
+
+    def selection_visible(self) -> bool:
+        """Whether the selected field's line is inside the editor's visible rows."""
+        line = self._line_of.get(self.selected_key, 0)
+        top = self.scroll_offset.y
+        return self.display and top <= line < top + self.scrollable_content_region.height
 
     def render_line(self, y: int) -> Strip:
         scroll_y = self.scroll_offset.y  # no horizontal scrolling: lines fit the width
@@ -420,9 +467,9 @@ class FieldEditor(ScrollView, can_focus=True):
         )
         height = self.scrollable_content_region.height
         if top < self.scroll_offset.y:
-            self.scroll_to(y=top, animate=False)
+            self.scroll_to(y=top, animate=False, immediate=True)
         elif bottom >= self.scroll_offset.y + height > 0:
-            self.scroll_to(y=bottom - height + 1, animate=False)
+            self.scroll_to(y=bottom - height + 1, animate=False, immediate=True)
 
     # --- keys and mouse --------------------------------------------------------------------------
 
@@ -435,14 +482,40 @@ class FieldEditor(ScrollView, can_focus=True):
             return
         event.stop()
         event.prevent_default()
-        if character in self._STEP_CHARACTERS and self.selected_key in self._steppable:
+        if not self._shows_selection():
+            return
+        if (
+            character in self._STEP_CHARACTERS
+            and self.selected_key in self._steppable
+            and not self._types_minus(character)
+        ):
             self.action_step(*self._STEP_CHARACTERS[character])
         else:
             self._insert(character)
 
+    def _types_minus(self, character: str) -> bool:
+        """A "-" that is a sign: the first character of an empty field, or after an exponent's
+        "e" that follows a digit ("1e-5")."""
+        if character != "-":
+            return False
+        before_caret = self._texts[self.selected_key][: self._caret]
+        return before_caret == "" or (
+            len(before_caret) >= 2 and before_caret[-1] in "eE" and before_caret[-2].isdigit()
+        )
+
+    def _shows_selection(self) -> bool:
+        """A key edits only a field the user can see: when the selection is off screen, the key
+        brings it into view instead of acting on it."""
+        if self.selection_visible():
+            return True
+        self._scroll_to_selected()
+        self.refresh()
+        return False
+
     def on_paste(self, event: events.Paste) -> None:
         event.stop()
-        self._insert(" ".join(event.text.split()))
+        if self._shows_selection():
+            self._insert(" ".join(event.text.split()))
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
@@ -460,7 +533,7 @@ class FieldEditor(ScrollView, can_focus=True):
         self.refresh()
 
     def action_step(self, up: bool, double: bool) -> None:
-        if self.selected_key in self._steppable:
+        if self.selected_key in self._steppable and self._shows_selection():
             self.post_message(FieldStepped(self.selected_key, up, double))
 
     def action_select_next(self, page: bool = False) -> None:
@@ -474,14 +547,20 @@ class FieldEditor(ScrollView, can_focus=True):
         self.select(self.keys[min(max(index, 0), len(self.keys) - 1)])
 
     def action_caret(self, cells: int) -> None:
+        if not self._shows_selection():
+            return
         self._caret = min(max(self._caret + cells, 0), len(self._texts[self.selected_key]))
         self.refresh()
 
     def action_caret_to(self, end: bool) -> None:
+        if not self._shows_selection():
+            return
         self._caret = len(self._texts[self.selected_key]) if end else 0
         self.refresh()
 
     def action_delete(self, direction: int) -> None:
+        if not self._shows_selection():
+            return
         text, caret = self._texts[self.selected_key], self._caret
         if direction < 0 and caret > 0:
             self._edit(text[: caret - 1] + text[caret:], caret - 1)
@@ -489,17 +568,28 @@ class FieldEditor(ScrollView, can_focus=True):
             self._edit(text[:caret] + text[caret + 1 :], caret)
 
     def action_clear_left(self) -> None:
+        if not self._shows_selection():
+            return
         self._edit(self._texts[self.selected_key][self._caret :], 0)
 
     def action_clear_right(self) -> None:
+        if not self._shows_selection():
+            return
         text = self._texts[self.selected_key]
         self._edit(text[: self._caret], self._caret)
 
     def action_restore(self) -> None:
-        """Back to the scenario's value: a rejected entry is dropped."""
+        """Back to the value the field had when editing began, applied again; a rejected entry
+        is dropped."""
         key = self.selected_key
-        self._texts[key] = self._shown[key]
-        self._caret = len(self._shown[key])
+        if not self._shows_selection():
+            return
+        before = self._before.pop(key, self._values.get(key))
+        if key in self._values and before != self._values[key]:
+            self.post_message(FieldRestored(key, before))
+        text = format_field_value(before) if key in self._values else self._shown[key]
+        self._texts[key] = text
+        self._caret = len(text)
         self.show_error(key, None)  # redraws
 
     def _insert(self, characters: str) -> None:
@@ -513,10 +603,11 @@ class FieldEditor(ScrollView, can_focus=True):
             self.refresh()
             return
         self._texts[key] = text
+        before = self._before.setdefault(key, self._values.get(key))
         # Not redrawn here: the app answers every edit with show_scenario or show_error, which
         # redraw; drawing the echo first made a typed key two frames, the second one paced
         # 1/60 s after the first.
-        self.post_message(FieldEdited(key, text))
+        self.post_message(FieldEdited(key, text, before))
 
     def on_mount(self) -> None:
         self._lay_out()

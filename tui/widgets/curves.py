@@ -193,7 +193,12 @@ def _curve_inputs(
         # r.params.sparse names N in the figures.
         return (*scaling_params(r.params), r.params.sparse, s.training.tokens, r.scaling)
 
-    return (scenario.scaling, point(scenario, readout), pinned and point(*pinned))
+    return (
+        scenario.scaling,
+        point(scenario, readout),
+        pinned and point(*pinned),
+        readout.budget,
+    )
 
 
 # The figures beside the plot take SIDE_COLUMNS (#curve-side's width with its padding); below
@@ -580,4 +585,25 @@ class CurvesPane(Widget):
                 line += f"{other_text:>8}"
             lines.append(Content(line))
         lines.append(Content(describe_training(s.overtraining_ratio)))
+        lines += self._budget_lines(readout)
         return Content("\n").join(lines)
+
+    @staticmethod
+    def _budget_lines(readout: Readout) -> list[Content]:
+        """scaling.compute_budget_flops answered under every law, this law's row in bold; N* is
+        each law's own N (non-embedding for Kaplan and DeepSeek)."""
+        if not readout.budget:
+            return []
+        lines = [
+            Content(""),
+            Content.styled(f"Budget {format_flops(readout.budget[0].compute_flops)} FLOPs", "bold"),
+            Content.styled(f"{'law':<10}{'N*':>8}{'D*':>8}", "dim"),
+        ]
+        for optimum in readout.budget:
+            line = (
+                f"{get_law(optimum.law_id).title.split()[0]:<10}"
+                f"{format_count(optimum.optimal_params):>8}{format_count(optimum.optimal_tokens):>8}"
+            )
+            chosen = optimum.law_id == readout.scaling.law_id
+            lines.append(Content.styled(line, "bold") if chosen else Content(line))
+        return lines

@@ -16,11 +16,17 @@ from textual.widget import Widget
 from textual.widgets import Input
 
 
+# Characters that are keys rather than text wherever the user types: "[" and "]" switch the
+# builder's tabs (no number, accelerator id or filter needs them; a name that does can be pasted).
+KEY_CHARACTERS = frozenset("[]")
+
+
 async def run_binding_now(widget: Widget, event: events.Key) -> bool:
-    """Run the binding of a key that types nothing, as the app would once the key had bubbled
-    up to it (the focused widget's bindings first, then its parents', then the app's); True
-    when one ran. A typed character is left to the widget: "?" is text in a field, not help."""
-    if event.is_printable:
+    """Run the binding of a key that types nothing (or of a KEY_CHARACTERS character), as the
+    app would once the key had bubbled up to it (the focused widget's bindings first, then its
+    parents', then the app's); True when one ran. Other typed characters are left to the
+    widget: "?" is text in a field, not help."""
+    if event.is_printable and event.character not in KEY_CHARACTERS:
         return False
     # Textual's own lookup, private (Textual is pinned below 9; the burst pilot test in
     # tests/test_app.py fails if it changes under us).
@@ -37,3 +43,7 @@ class OrderedInput(Input):
     async def _on_key(self, event: events.Key) -> None:
         if not await run_binding_now(self, event):
             await super()._on_key(event)
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        # KEY_CHARACTERS are keys here too: their bindings stay active (and in the footer).
+        return character not in KEY_CHARACTERS and super().check_consume_key(key, character)
