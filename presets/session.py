@@ -1,9 +1,23 @@
-"""The autosaved session: the scenario being explored, kept in the state directory."""
+"""The autosaved session: the scenario being explored, kept in the state directory.
+
+The app writes it after every applied edit (debounced), on quit and on SIGHUP/SIGTERM, through
+`write_atomic` (temp file, fsync, rename), so an interrupted save leaves the previous session
+whole. Each running app holds its session file with an exclusive lock (`fcntl.flock` on a
+`.lock` file beside it; the kernel drops the lock when the process dies, however it dies), so two
+apps never write the same file: the first takes `session.toml`, a second one `session-2.toml`,
+and so on. At start the newest session no live app holds is restored and becomes this app's file.
+A file that cannot be read is renamed aside (`session.broken-<time>.toml`) and reported, never
+overwritten.
+"""
 
 from __future__ import annotations
 
+import datetime as _dt
+import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from llmscope.engine.scenario import Scenario
 from llmscope.presets import paths
@@ -15,31 +29,196 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no flock; each app then uses session.toml
+    fcntl = None  # type: ignore[assignment]
+
 SESSION_FILE_NAME = "session.toml"
+MAX_SESSIONS = 64  # apps running at once with a session of their own; more run without one
 
 
-def session_file() -> Path:
-    return paths.state_dir() / SESSION_FILE_NAME
+def session_file(slot: int = 1) -> Path:
+    """The session file of `slot`: session.toml for the first app, session-N.toml for the Nth."""
+    name = SESSION_FILE_NAME if slot == 1 else f"session-{slot}.toml"
+    return paths.state_dir() / name
 
 
-def save_session(scenario: Scenario, preset_name: str | None) -> Path:
-    """Autosave the scenario being explored (and which preset it started from)."""
+def _lock_file(slot: int) -> Path:
+    return session_file(slot).with_suffix(".lock")
+
+
+def save_session(scenario: Scenario, preset_name: str | None, target: Path | None = None) -> Path:
+    """Write the scenario being explored (and which preset it started from), atomically."""
     meta = {"name": preset_name} if preset_name else {}
     text = scenario_to_toml(scenario, meta)
-    target = session_file()
+    target = target or session_file()
     write_atomic(target, text, overwrite=True)
     return target
 
 
-def load_session() -> tuple[Scenario, str | None] | None:
-    """The autosaved scenario and preset name, or None when there is none or it is unusable."""
-    target = session_file()
+def read_session(target: Path) -> tuple[Scenario, str | None] | None:
+    """The scenario and preset name saved in `target`; None when there is no such file.
+
+    Raises PresetError (the message names the file and what is wrong) when it cannot be used."""
     if not target.is_file():
         return None
+    text = _read_text(target)
     try:
-        text = _read_text(target)
         preset = preset_from_text(text, target)
         named = isinstance(tomllib.loads(text).get("meta", {}).get("name"), str)
-    except (PresetError, tomllib.TOMLDecodeError, AttributeError):
-        return None
+    except tomllib.TOMLDecodeError as exc:  # pragma: no cover - preset_from_text reports these
+        raise PresetError(f"{target}: not valid TOML ({exc})") from None
+    except AttributeError:
+        raise PresetError(f"{target}: [meta] is not a table") from None
     return preset.scenario, (preset.name if named else None)
+
+
+def load_session() -> tuple[Scenario, str | None] | None:
+    """The first session file's scenario and preset name, or None when absent or unusable."""
+    try:
+        return read_session(session_file())
+    except PresetError:
+        return None
+
+
+def set_aside(target: Path) -> Path:
+    """Rename an unusable session file out of the way (kept for the user to look at); returns
+    its new path. Raises OSError when it cannot be renamed."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    aside = target.with_name(f"{target.stem}.broken-{stamp}{target.suffix}")
+    number = 1
+    while aside.exists():
+        number += 1
+        aside = target.with_name(f"{target.stem}.broken-{stamp}-{number}{target.suffix}")
+    os.replace(target, aside)
+    return aside
+
+
+@dataclass
+class Session:
+    """The session file this app writes, locked for as long as the app runs.
+
+    `restored` is what the app starts from (None: nothing to restore); `notes` are what the
+    user should be told at start (a file set aside, another app running)."""
+
+    path: Path | None
+    restored: tuple[Scenario, str | None] | None = None
+    notes: list[str] = field(default_factory=list)
+    _lock: IO[bytes] | None = None
+
+    def save(self, scenario: Scenario, preset_name: str | None) -> Path | None:
+        """Write the session (atomically); None when this app has no session file."""
+        if self.path is None:
+            return None
+        return save_session(scenario, preset_name, self.path)
+
+    def set_aside(self, why: str) -> str:
+        """Rename this app's session file aside because it cannot be used (`why`); returns the
+        sentence to show. When it cannot be renamed, this app stops saving to it."""
+        assert self.path is not None
+        try:
+            aside = set_aside(self.path)
+        except FileNotFoundError:
+            return why
+        except OSError as exc:
+            where, self.path = self.path, None
+            return f"{why}; {where} could not be moved aside ({exc.strerror or exc}), so this run does not save its session"
+        return f"{why}; the file is kept as {aside}"
+
+    def release(self) -> None:
+        """Let another app take this session file (also happens when the process ends)."""
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+
+def _try_lock(slot: int) -> IO[bytes] | None | bool:
+    """An open, exclusively locked lock file for `slot`; False when a live app holds it; None
+    when locking is not possible here (no fcntl, or the directory cannot be written)."""
+    if fcntl is None:
+        return None
+    path = _lock_file(slot)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "ab")  # noqa: SIM115 - held open for the app's lifetime
+    except OSError:
+        return None
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return False
+    return handle
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
+
+
+def claim_session() -> Session:
+    """Take a session file for this app and read what it should start from.
+
+    Among the session files no live app holds, the newest one that can be read is restored and
+    becomes this app's file (unreadable ones are set aside, with a note). With none, this app
+    takes the first free slot. When another app holds a session, a note says which file this
+    app keeps instead."""
+    free: dict[int, IO[bytes] | None] = {}
+    busy: list[int] = []
+    slot = 1
+    while slot <= MAX_SESSIONS:
+        # Slots fill in order and their lock files stay, so the first slot with neither file is
+        # past the last one ever used: taken only when no earlier slot is free.
+        in_use = session_file(slot).exists() or _lock_file(slot).exists()
+        if not in_use and free:
+            break
+        lock = _try_lock(slot)
+        if lock is False:
+            busy.append(slot)
+        else:
+            free[slot] = lock  # type: ignore[assignment]
+        if not in_use:
+            break
+        slot += 1
+    notes: list[str] = []
+    if not free:
+        return Session(
+            None,
+            notes=[
+                f"{len(busy)} other llmscope apps hold sessions in {paths.state_dir()}; "
+                "this one does not save its session"
+            ],
+        )
+    by_age = sorted(
+        (s for s in free if _mtime(session_file(s)) is not None),
+        key=lambda s: _mtime(session_file(s)) or 0.0,
+        reverse=True,
+    )
+    chosen: int | None = None
+    restored = None
+    for candidate in by_age:
+        target = session_file(candidate)
+        try:
+            restored = read_session(target)
+        except PresetError as exc:
+            probe = Session(target)
+            notes.append(probe.set_aside(f"Your last session could not be read ({exc})"))
+            continue
+        chosen = candidate
+        break
+    if chosen is None:
+        chosen = min(free)
+    for other, lock in free.items():
+        if other != chosen and lock:
+            lock.close()
+    session = Session(session_file(chosen), restored, notes, free[chosen] or None)
+    if busy:
+        holder = session_file(busy[0])
+        session.notes.append(
+            f"Another llmscope is running and holds the session in {holder}; "
+            f"this one keeps its own in {session.path}"
+        )
+    return session
