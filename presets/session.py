@@ -82,6 +82,26 @@ def load_session() -> tuple[Scenario, str | None] | None:
         return None
 
 
+def latest_session() -> tuple[Scenario, str | None] | None:
+    """The newest session that can be read, held or not (read only, nothing locked or moved):
+    what the app would most likely start on, for a readout where the app cannot run."""
+    slots = []
+    for slot in range(1, MAX_SESSIONS + 1):
+        mtime = _mtime(session_file(slot))
+        if mtime is None and not _lock_file(slot).exists():
+            break
+        if mtime is not None:
+            slots.append((mtime, slot))
+    for _, slot in sorted(slots, reverse=True):
+        try:
+            found = read_session(session_file(slot))
+        except PresetError:
+            continue
+        if found is not None:
+            return found
+    return None
+
+
 def set_aside(target: Path) -> Path:
     """Rename an unusable session file out of the way (kept for the user to look at); returns
     its new path. Raises OSError when it cannot be renamed."""

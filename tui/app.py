@@ -182,6 +182,7 @@ class LlmscopeApp(App[int]):
         self._startup_notes.extend(theme_problems)
         wanted = saved_theme_name() or default_theme_name(self.no_color)
         self.theme = wanted if wanted in self.available_themes else default_theme_name(self.no_color)
+        self._match_no_color_filter()
 
     def _find_preset(self, name: str | None) -> Preset | None:
         if not name:
@@ -646,7 +647,34 @@ class LlmscopeApp(App[int]):
     def choose_theme(self, name: str) -> None:
         self.theme = name  # the theme_changed_signal saves it
 
+    def _match_no_color_filter(self) -> None:
+        """Under NO_COLOR, the filter that fits the current theme.
+
+        Textual picks its NO_COLOR filter once, in App.__init__, from the theme current then
+        (its own textual-dark): Monochrome, which turns every colour into a grey. The ANSI theme
+        the app then switches to paints with the terminal's default colours ("ansi_default"),
+        which Monochrome turns into black text on a black background. Textual's NoColor filter
+        (the one it picks for an ANSI theme) leaves the terminal's own colours instead. This
+        swaps one for the other in the app's private `_filters` list, guarded: should Textual
+        rename them, nothing is swapped and the snapshot test under NO_COLOR fails."""
+        if not self.no_color:
+            return
+        from textual.filter import Monochrome, NoColor
+
+        wanted = NoColor if self.native_ansi_color else Monochrome
+        filters = getattr(self, "_filters", None)
+        if not isinstance(filters, list):
+            return
+        changed = False
+        for index, line_filter in enumerate(filters):
+            if isinstance(line_filter, (Monochrome, NoColor)) and type(line_filter) is not wanted:
+                filters[index] = wanted()
+                changed = True
+        if changed and self.is_running:
+            self.refresh_css(animate=False)  # every widget draws again, through the new filter
+
     def _remember_theme(self, theme: Any) -> None:
+        self._match_no_color_filter()
         problem = save_theme_name(theme.name)
         if problem:
             self.notify(display_safe(problem), severity="warning")
