@@ -7,7 +7,6 @@ terminal (skipped where tmux is not installed) and end it as a dropped connectio
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import shutil
@@ -18,12 +17,13 @@ import time
 from pathlib import Path
 
 import pytest
-from pilot import hermetic, step, type_into  # noqa: F401 (hermetic is a fixture)
-from rich.console import Console
+from pilot import colours_drawn, hermetic, step, type_into  # noqa: F401 (hermetic is a fixture)
 
+from llmscope.engine.evaluate import evaluate
 from llmscope.engine.scenario import Scenario
 from llmscope.presets import session as session_store
 from llmscope.presets.library import find_preset
+from llmscope.presets.numbers import format_count
 from llmscope.presets.session import claim_session, read_session, save_session, session_file
 from llmscope.tui.app import SESSION_SAVE_DELAY_S, LlmscopeApp
 from llmscope.tui.screens.presets import ConfirmScreen, OpenPresetScreen
@@ -244,28 +244,6 @@ async def test_starting_on_a_preset_asks_before_dropping_the_sessions_unsaved_ed
 
 # --- no colour, no terminal -------------------------------------------------------------------------
 
-_COLOUR_SGR = re.compile(r"^(3[0-7]|4[0-7]|9[0-7]|10[0-7]|38|48)$")
-
-
-def colour_codes_sent(app: LlmscopeApp) -> list[str]:
-    """The colour codes (SGR 30-37, 40-47, 90-107, 38;..., 48;...) in what the screen sends to
-    the terminal, drawn as App.export_screenshot draws it (through the app's line filters)."""
-    console = Console(
-        width=app.size.width,
-        height=app.size.height,
-        file=io.StringIO(),
-        force_terminal=True,
-        color_system="truecolor",
-        legacy_windows=False,
-        safe_box=False,
-    )
-    console.print(app.screen._compositor.render_update(full=True))
-    found = []
-    for params in re.findall(r"\x1b\[([0-9;]*)m", console.file.getvalue()):
-        found += [p for p in params.split(";") if _COLOUR_SGR.match(p)]
-    return found
-
-
 async def test_no_color_draws_in_the_terminals_own_colours(monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     app = LlmscopeApp()
@@ -274,12 +252,12 @@ async def test_no_color_draws_in_the_terminals_own_colours(monkeypatch):
         assert app.theme == "llmscope-ansi"
         # No foreground or background colour at all: the terminal's default text on its
         # default background, legible in any terminal (it was colour 16 on colour 16).
-        assert colour_codes_sent(app) == []
+        assert colours_drawn(app) == set()
     monkeypatch.delenv("NO_COLOR")
     coloured = LlmscopeApp()  # the same screen with colour: the check above can fail
     async with coloured.run_test(size=NARROW) as pilot:
         await pilot.pause()
-        assert colour_codes_sent(coloured) != []
+        assert colours_drawn(coloured) != set()
 
 
 def _run_cli(args: list[str], env_extra: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
@@ -287,6 +265,7 @@ def _run_cli(args: list[str], env_extra: dict[str, str], tmp_path: Path) -> subp
         "LLMSCOPE_CONFIG_DIR": str(tmp_path / "cli-config"),
         "LLMSCOPE_DETECT": "0",
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
         **env_extra,
     }
     return subprocess.run(
@@ -363,20 +342,25 @@ class Tmux:
         subprocess.run([*self.base, "kill-server"], capture_output=True, timeout=10)
 
 
-def _gone(pid: int, timeout_s: float) -> bool:
-    end = time.monotonic() + timeout_s
-    while Path(f"/proc/{pid}").exists() if sys.platform == "linux" else _alive(pid):
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-def _alive(pid: int) -> bool:
+def _running(pid: int) -> bool:
+    """Whether `pid` still runs (a zombie waiting for its parent to reap it has ended)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (macOS): alive as far as kill tells
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def _gone(pid: int, timeout_s: float) -> bool:
+    end = time.monotonic() + timeout_s
+    while _running(pid):
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
     return True
 
 
@@ -409,7 +393,9 @@ def test_in_a_real_terminal_an_edit_survives_the_end_and_the_terminal_is_restore
         assert term.flags() == "alt=1 cursor=0 mouse=1"  # full screen, as the app runs
         pid = int(pid_file.read_text())
         term.keys("Down", "Down", "Down", "C-u", "4", "8")  # name, family, hidden, num layers
-        term.wait_for(r"num layers\s+48")
+        # Applied (not only typed): the summary line shows the 48-layer model's parameters.
+        params = format_count(evaluate(Scenario().with_value("model.num_layers", 48)).params.total)
+        term.wait_for(rf"num layers\s+48(.|\n)*{re.escape(params)} params")
         if how == "kill -TERM":
             os.kill(pid, signal.SIGTERM)
             shown = term.wait_for(r"EXIT=143\s+PROMPT\$", timeout_s=10)
