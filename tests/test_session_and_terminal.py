@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -91,6 +92,21 @@ async def test_sigterm_and_sighup_save_the_pending_edit_and_end_the_app(signum):
     again = LlmscopeApp()
     async with again.run_test(size=NARROW):
         assert again.scenario == edited
+
+
+@pytest.mark.parametrize("where", ["fsync", "replace"])
+def test_an_interrupted_save_leaves_the_previous_session_whole(monkeypatch, where):
+    previous = Scenario().with_value("model.num_layers", 40)
+    save_session(previous, "mine")
+
+    def interrupted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt  # as a signal or a crash would, halfway through the write
+
+    with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt):
+        patched.setattr(os, where, interrupted)
+        save_session(Scenario().with_value("model.num_layers", 48), "mine")
+    assert read_session(session_file()) == (previous, "mine")
+    assert [p.name for p in session_file().parent.iterdir()] == ["session.toml"]  # no temp left
 
 
 # --- two apps, broken sessions ----------------------------------------------------------------------
@@ -384,11 +400,8 @@ def test_in_a_real_terminal_an_edit_survives_the_end_and_the_terminal_is_restore
     try:
         term.wait_for(r"PROMPT\$")
         # The inner shell records its pid, then becomes the app.
-        term.keys(
-            f"bash -c 'echo $$ > {pid_file}; exec {sys.executable} -m llmscope.tui.cli'; "
-            "echo EXIT=$?",
-            "Enter",
-        )
+        inner = f"echo $$ > {shlex.quote(str(pid_file))}; exec {shlex.quote(sys.executable)}"
+        term.keys(f"bash -c {shlex.quote(inner + ' -m llmscope.tui.cli')}; echo EXIT=$?", "Enter")
         term.wait_for(r"num layers\s+32")
         assert term.flags() == "alt=1 cursor=0 mouse=1"  # full screen, as the app runs
         pid = int(pid_file.read_text())
