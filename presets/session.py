@@ -17,7 +17,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+import weakref
 
 from llmscope.engine.scenario import Scenario
 from llmscope.presets import paths
@@ -125,7 +125,11 @@ class Session:
     path: Path | None
     restored: tuple[Scenario, str | None] | None = None
     notes: list[str] = field(default_factory=list)
-    _lock: IO[bytes] | None = None
+    lock_fd: int | None = None
+
+    def __post_init__(self) -> None:
+        # The lock goes with the Session object at the latest (an app made but never run).
+        self._unlock = weakref.finalize(self, _unlock, self.lock_fd)
 
     def save(self, scenario: Scenario, preset_name: str | None) -> Path | None:
         """Write the session (atomically); None when this app has no session file."""
@@ -142,34 +146,38 @@ class Session:
         except FileNotFoundError:
             return why
         except OSError as exc:
-            where, self.path = self.path, None
-            return f"{why}; {where} could not be moved aside ({exc.strerror or exc}), so this run does not save its session"
+            self.path = None  # never written over
+            return f"{why}; it could not be moved aside ({exc.strerror or exc}) and is left as it is"
         return f"{why}; the file is kept as {aside}"
 
     def release(self) -> None:
         """Let another app take this session file (also happens when the process ends)."""
-        if self._lock is not None:
-            self._lock.close()
-            self._lock = None
+        self._unlock()
 
 
-def _try_lock(slot: int) -> IO[bytes] | None | bool:
-    """An open, exclusively locked lock file for `slot`; False when a live app holds it; None
-    when locking is not possible here (no fcntl, or the directory cannot be written)."""
+def _unlock(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)  # closing the only descriptor of the open file drops its flock
+
+
+def _try_lock(slot: int) -> int | None | bool:
+    """A descriptor of the lock file of `slot`, locked exclusively; False when a live app holds
+    it; None when locking is not possible here (no fcntl, or the directory cannot be written).
+    The descriptor is not inherited by child processes (os.open's default since Python 3.4)."""
     if fcntl is None:
         return None
     path = _lock_file(slot)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "ab")  # noqa: SIM115 - held open for the app's lifetime
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     except OSError:
         return None
     try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
-        handle.close()
+        os.close(fd)
         return False
-    return handle
+    return fd
 
 
 def _mtime(path: Path) -> float | None:
@@ -186,7 +194,7 @@ def claim_session() -> Session:
     becomes this app's file (unreadable ones are set aside, with a note). With none, this app
     takes the first free slot. When another app holds a session, a note says which file this
     app keeps instead."""
-    free: dict[int, IO[bytes] | None] = {}
+    free: dict[int, int | None] = {}
     busy: list[int] = []
     slot = 1
     while slot <= MAX_SESSIONS:
@@ -199,7 +207,7 @@ def claim_session() -> Session:
         if lock is False:
             busy.append(slot)
         else:
-            free[slot] = lock  # type: ignore[assignment]
+            free[slot] = lock
         if not in_use:
             break
         slot += 1
@@ -226,15 +234,22 @@ def claim_session() -> Session:
         except PresetError as exc:
             probe = Session(target)
             notes.append(probe.set_aside(f"Your last session could not be read ({exc})"))
+            if probe.path is None:  # still there: this slot is not written
+                _unlock(free.pop(candidate))
             continue
         chosen = candidate
         break
     if chosen is None:
+        if not free:  # the only free slot holds a file that stays: the next, unused slot
+            lock = _try_lock(slot) if slot <= MAX_SESSIONS else False
+            if lock is False:
+                return Session(None, notes=[*notes, "This run does not save its session"])
+            free[slot] = lock
         chosen = min(free)
     for other, lock in free.items():
-        if other != chosen and lock:
-            lock.close()
-    session = Session(session_file(chosen), restored, notes, free[chosen] or None)
+        if other != chosen:
+            _unlock(lock)
+    session = Session(session_file(chosen), restored, notes, free[chosen])
     if busy:
         holder = session_file(busy[0])
         session.notes.append(

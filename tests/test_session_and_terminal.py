@@ -185,6 +185,23 @@ async def test_an_unreadable_session_is_set_aside_and_reported(monkeypatch, brok
     assert read_session(target) == (app.scenario, None)
 
 
+def test_an_unreadable_session_that_cannot_be_moved_is_never_written_over(monkeypatch):
+    target = session_file()
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"[model\n")
+
+    def refused(path):  # type: ignore[no-untyped-def]
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(session_store, "set_aside", refused)
+    mine = claim_session()
+    assert mine.path == session_file(2) and mine.restored is None
+    assert "left as it is" in " ".join(mine.notes)
+    mine.save(Scenario(), None)
+    assert target.read_bytes() == b"[model\n"
+    mine.release()
+
+
 async def test_a_session_naming_an_unknown_accelerator_keeps_the_rest_and_says_so_once(
     monkeypatch,
 ):
