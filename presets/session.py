@@ -147,7 +147,8 @@ class Session:
             return why
         except OSError as exc:
             self.path = None  # never written over
-            return f"{why}; it could not be moved aside ({exc.strerror or exc}) and is left as it is"
+            reason = exc.strerror or exc
+            return f"{why}; it could not be moved aside ({reason}) and is left as it is"
         return f"{why}; the file is kept as {aside}"
 
     def release(self) -> None:

@@ -49,7 +49,7 @@ def record_notices(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-# --- every edit is saved ----------------------------------------------------------------------------
+# --- every edit is saved --------------------------------------------------------------------------
 
 
 async def test_each_burst_of_edits_is_written_to_the_session_once(monkeypatch):
@@ -109,7 +109,7 @@ def test_an_interrupted_save_leaves_the_previous_session_whole(monkeypatch, wher
     assert [p.name for p in session_file().parent.iterdir()] == ["session.toml"]  # no temp left
 
 
-# --- two apps, broken sessions ----------------------------------------------------------------------
+# --- two apps, broken sessions --------------------------------------------------------------------
 
 
 async def test_a_second_app_keeps_its_own_session_and_says_so(monkeypatch):
@@ -165,7 +165,9 @@ def test_a_session_held_by_another_process_is_left_to_it(tmp_path):
     free.release()
 
 
-@pytest.mark.parametrize("broken", [b"[model\nnum_layers = 4", b"\xff\xfe not text", b"[model]\nnum_layers = -3\n"])
+@pytest.mark.parametrize(
+    "broken", [b"[model\nnum_layers = 4", b"\xff\xfe not text", b"[model]\nnum_layers = -3\n"]
+)
 async def test_an_unreadable_session_is_set_aside_and_reported(monkeypatch, broken):
     notices = record_notices(monkeypatch)
     target = session_file()
@@ -217,7 +219,7 @@ async def test_a_session_naming_an_unknown_accelerator_keeps_the_rest_and_says_s
         assert "default scenario" not in " ".join(notices)
 
 
-# --- asking before dropping work --------------------------------------------------------------------
+# --- asking before dropping work ------------------------------------------------------------------
 
 
 async def test_ctrl_o_asks_before_dropping_unsaved_edits_and_the_pin():
@@ -275,7 +277,7 @@ async def test_starting_on_a_preset_asks_before_dropping_the_sessions_unsaved_ed
     assert read_session(session_file())[0] == expected
 
 
-# --- no colour, no terminal -------------------------------------------------------------------------
+# --- no colour, no terminal -----------------------------------------------------------------------
 
 async def test_no_color_draws_in_the_terminals_own_colours(monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
@@ -293,7 +295,9 @@ async def test_no_color_draws_in_the_terminals_own_colours(monkeypatch):
         assert colours_drawn(coloured) != set()
 
 
-def _run_cli(args: list[str], env_extra: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
+def _run_cli(
+    args: list[str], env_extra: dict[str, str], tmp_path: Path
+) -> subprocess.CompletedProcess:
     env = {
         "LLMSCOPE_CONFIG_DIR": str(tmp_path / "cli-config"),
         "LLMSCOPE_DETECT": "0",

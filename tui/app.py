@@ -697,7 +697,7 @@ class LlmscopeApp(App[int]):
         self.save_session_now()  # never keeps anyone from quitting: a failure is only noted
         self.exit(0)
 
-    # --- the session -------------------------------------------------------------------------------
+    # --- the session ----------------------------------------------------------------------------
 
     def _session_changed(self) -> None:
         """Write the session SESSION_SAVE_DELAY_S after the last of a burst of edits (a one-shot
