@@ -80,3 +80,17 @@ async def type_into(pilot, app: LlmscopeApp, key: str, text: str) -> None:
     await focus_field(pilot, app, key)
     await pilot.press("ctrl+u", *text)
     await pilot.pause()
+
+
+def colours_drawn(app: LlmscopeApp) -> set[str]:
+    """The foreground and background colours of the cells on screen, as the app hands them to
+    the terminal (after its line filters, as App.export_screenshot draws them), other than the
+    terminal's own default colours."""
+    found = set()
+    for strip in app.screen._compositor.render_strips():
+        for segment in strip:
+            style = segment.style
+            for colour in (style.color, style.bgcolor) if style else ():
+                if colour is not None and not colour.is_default:
+                    found.add(colour.name)
+    return found

@@ -404,13 +404,22 @@ def test_diff_text_and_json(capsys):
 # --- opening the app ------------------------------------------------------------------------------
 
 
-def test_open_without_the_app_is_one_line(capsys, monkeypatch):
+@pytest.fixture
+def a_terminal(monkeypatch):
+    """As if llmscope were started in a terminal (under pytest stdout is a pipe, and then it
+    prints the text readout instead: tests/test_session_and_terminal.py)."""
+    from llmscope.tui import cli
+
+    monkeypatch.setattr(cli, "_why_no_app", lambda: None)
+
+
+def test_open_without_the_app_is_one_line(capsys, monkeypatch, a_terminal):
     monkeypatch.setitem(sys.modules, "llmscope.tui.app", None)  # import fails as if the module were absent
     status, out, err = run(capsys, "llama2-7b")
     assert_one_line_error(status, out, err, "llmscope.tui.app is missing")
 
 
-def test_open_passes_the_preset_to_the_app(capsys, monkeypatch, tmp_path):
+def test_open_passes_the_preset_to_the_app(capsys, monkeypatch, tmp_path, a_terminal):
     calls = []
     fake = types.ModuleType("llmscope.tui.app")
     fake.run_app = lambda **kwargs: calls.append(kwargs)
@@ -424,7 +433,7 @@ def test_open_passes_the_preset_to_the_app(capsys, monkeypatch, tmp_path):
 
 
 def test_the_collector_held_off_by_the_console_script_is_back_for_commands_not_the_app(
-    capsys, monkeypatch, hermetic
+    capsys, monkeypatch, hermetic, a_terminal
 ):
     # tui/console.py turns it off before the imports; the app turns it on after its first frame
     # (tests/test_app.py), every other command as soon as its arguments are read.

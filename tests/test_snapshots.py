@@ -11,7 +11,16 @@ the new pictures before committing them.
 from __future__ import annotations
 
 import pytest
-from pilot import error_text, field_text, hermetic, is_focused, is_invalid, step, type_into  # noqa: F401 (fixture)
+from pilot import (  # noqa: F401 (hermetic is a fixture)
+    colours_drawn,
+    error_text,
+    field_text,
+    hermetic,
+    is_focused,
+    is_invalid,
+    step,
+    type_into,
+)
 from textual.widgets import Input, Static, Tabs
 
 from llmscope.engine.scenario import Scenario
@@ -205,3 +214,25 @@ async def _to_serving_view(pilot) -> None:
 def test_serving_frontier_view(snap_compare, size):
     app = _serving_frontier_app()
     assert snap_compare(app, terminal_size=size, run_before=_to_serving_view)
+
+
+# --- NO_COLOR ---------------------------------------------------------------------------------------
+
+
+def test_no_color_draws_in_the_terminals_default_colours(snap_compare, monkeypatch):
+    """https://no-color.org: the terminal's own default text on its own default background (no
+    colour set anywhere); it was black on black. Focus and emphasis stay, as bold and reverse."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = LlmscopeApp(detect_box=False)
+
+    async def run_before(pilot) -> None:
+        for widget in app.query(Input):
+            widget.cursor_blink = False
+        app.clear_notifications()
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
+        assert app.no_color and app.theme == "llmscope-ansi"
+        assert app.scenario == Scenario() and shown_panes(app) == {"builder"}
+        assert colours_drawn(app) == set()
+
+    assert snap_compare(app, terminal_size=NARROW, run_before=run_before)

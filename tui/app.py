@@ -4,13 +4,21 @@ Data flows one way. A field posts an edit; `apply_scenario` validates it through
 evaluates the new scenario and hands the Readout to every pane; a rejected edit is shown on its
 field and changes nothing. Panes never compute. Nothing runs while the user is idle: no timers,
 no animation; the one background task is the detection of this box's accelerators at start.
+
+Every applied edit is written to the session file (llmscope.presets.session) a moment later: one
+one-shot timer, restarted by each edit, so a burst of keys writes once. Quitting, SIGHUP (a dropped
+SSH connection, `tmux kill-session`) and SIGTERM write it at once and leave the terminal as it was.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
 import gc
 import os
+import signal
+import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +29,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.lazy import Lazy
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Tab, TabbedContent, TabPane, Tabs
 
 from llmscope.engine.errors import EngineInputError
@@ -36,7 +45,7 @@ from llmscope.presets.library import find_preset, list_presets
 from llmscope.presets.numbers import step_value
 from llmscope.presets.report import render_json, render_markdown
 from llmscope.presets.safe_text import display_safe
-from llmscope.presets.session import load_session, save_session
+from llmscope.presets.session import Session, claim_session
 from llmscope.presets.settings import parse_setting, setting_kind
 from llmscope.presets.sources import load_source
 from llmscope.tui.commands import LlmscopeCommands
@@ -69,6 +78,16 @@ BUILDER_COLUMNS = 72  # the builder's width beside other panes: label column + a
 VIEWS = ("builder", "readouts", "curves")
 BUILDER_TABS = ("tab-model", "tab-hardware", "tab-run")
 _TAB_GROUP = Binding.Group("tab")
+
+# The session is written this long after the last edit: a burst of keys (typing 4096, holding +)
+# writes once, and an edit is on disk well within a second.
+SESSION_SAVE_DELAY_S = 0.3
+# Signals that end the app with its session saved and the terminal restored: the terminal going
+# away (SSH drop, tmux kill-session) and a plain `kill`.
+EXIT_SIGNALS = (signal.SIGHUP, signal.SIGTERM) if hasattr(signal, "SIGHUP") else (signal.SIGTERM,)
+# After such a signal the normal exit has this long to restore the terminal before the process
+# ends anyway (the session is already written by then).
+EXIT_GRACE_S = 2.0
 
 # Where stepping starts for an optional number that is unset (None means "derived" or "off").
 _UNSET_START: dict[str, float] = {
@@ -155,27 +174,29 @@ class LlmscopeApp(App[int]):
         self.catalog: Catalog = catalog_load.catalog
         self._startup_notes: list[str] = list(catalog_load.problems)
         self.preset = preset
-        restored = None
+        # This app's session file, locked while it runs (a second app gets a file of its own).
+        self.session: Session = claim_session()
+        self._startup_notes.extend(self.session.notes)
+        self._session_timer: Timer | None = None
+        self._session_save_failed = False
+        self._signals_caught = False
+        self._exit_watchdog: threading.Timer | None = None
+        restored = self.session.restored
+        # Started on a preset while the last session holds unsaved edits: those are offered at
+        # start (dropped only when the user says so), and nothing is saved until the answer.
+        self._session_offer: tuple[Scenario, str | None] | None = None
+        if preset is not None or scenario is not None:
+            if restored is not None and self._has_unsaved_edits(*restored):
+                self._session_offer = restored
+            restored = None
         if preset is not None:
             scenario = preset.scenario
-        elif scenario is None:
-            restored = load_session()
-            if restored is not None:
-                scenario = restored[0]
-                self._startup_notes.append(
-                    "Restored your last session"
-                    + (f" ({restored[1]})" if restored[1] else "")
-                    + ": Ctrl+O opens a preset instead."
-                )
         self.scenario: Scenario = scenario or Scenario()
         self.saved_scenario: Scenario = self.scenario
         self.preset_name: str | None = preset.name if preset is not None else None
         if restored is not None:
-            self.preset_name = restored[1]
-            self.preset = self._find_preset(restored[1])
-            # Unsaved is measured against the preset the session came from, when it still exists.
-            self.saved_scenario = self.preset.scenario if self.preset else Scenario()
-        self.readout: Readout = self._evaluate_or_default()
+            self._take_session(*restored)
+        self.readout: Readout = self._evaluate_start(from_session=restored is not None)
         self.pinned: tuple[Scenario, Readout] | None = None
         self.view = "builder"
         self.layout_mode = "narrow"
@@ -189,6 +210,7 @@ class LlmscopeApp(App[int]):
         self._startup_notes.extend(theme_problems)
         wanted = saved_theme_name() or default_theme_name(self.no_color)
         self.theme = wanted if wanted in self.available_themes else default_theme_name(self.no_color)
+        self._match_no_color_filter()
 
     def _find_preset(self, name: str | None) -> Preset | None:
         if not name:
@@ -198,13 +220,63 @@ class LlmscopeApp(App[int]):
         except (PresetError, OSError):
             return None
 
-    def _evaluate_or_default(self) -> Readout:
+    def _has_unsaved_edits(self, scenario: Scenario, preset_name: str | None) -> bool:
+        """Whether a saved session differs from the preset it came from (or the defaults)."""
+        preset = self._find_preset(preset_name)
+        return scenario != (preset.scenario if preset is not None else Scenario())
+
+    def _take_session(self, scenario: Scenario, preset_name: str | None) -> None:
+        self.scenario = scenario
+        self.preset_name = preset_name
+        self.preset = self._find_preset(preset_name)
+        # Unsaved is measured against the preset the session came from, when it still exists.
+        self.saved_scenario = self.preset.scenario if self.preset else Scenario()
+
+    def _evaluate_start(self, from_session: bool) -> Readout:
+        """The readout of the scenario the app starts on, and one coherent note about it.
+
+        A scenario naming an accelerator that is no longer in the catalog (removed from the
+        user's accelerators file) keeps everything else and runs on the default accelerator; one
+        that still cannot be evaluated gives way to the default scenario, and a session file
+        holding it is set aside rather than overwritten."""
+        restored = "Restored your last session" + (
+            f" ({self.preset_name})" if self.preset_name else ""
+        )
         try:
-            return evaluate(self.scenario, self.catalog)
-        except EngineInputError as exc:  # e.g. a session naming an accelerator since removed
-            self._startup_notes.append(f"{exc}; using the default scenario")
-            self.scenario = self.saved_scenario = Scenario()
-            return evaluate(self.scenario, self.catalog)
+            readout = evaluate(self.scenario, self.catalog)
+        except EngineInputError as exc:
+            problem = str(exc)
+        else:
+            if from_session:
+                self._startup_notes.append(f"{restored}: Ctrl+O opens a preset instead.")
+            return readout
+        accelerator = self.scenario.cluster.accelerator
+        fallback = Scenario().cluster.accelerator
+        if self.catalog.resolve(accelerator) is None:
+            try:
+                candidate = self.scenario.with_value("cluster.accelerator", fallback)
+                readout = evaluate(candidate, self.catalog)
+            except EngineInputError:
+                pass
+            else:
+                self.scenario = candidate
+                lead = restored if from_session else "This scenario"
+                self._startup_notes.append(
+                    f"{lead} names the accelerator {accelerator!r}, which is not in the catalog; "
+                    f"it runs on {fallback} instead (the Hardware tab offers the others)"
+                )
+                return readout
+        if from_session:
+            self._startup_notes.append(
+                self.session.set_aside(f"Your last session could not be used ({problem})")
+                + "; started from the default scenario"
+            )
+        else:
+            self._startup_notes.append(f"{problem}; using the default scenario")
+        self.scenario = self.saved_scenario = Scenario()
+        self.preset = None
+        self.preset_name = None
+        return evaluate(self.scenario, self.catalog)
 
     # --- layout ---------------------------------------------------------------------------------
 
@@ -249,6 +321,9 @@ class LlmscopeApp(App[int]):
         self._show_all()
         for note in self._startup_notes:
             self.notify(display_safe(note), severity="warning", timeout=8)
+        self._catch_exit_signals()
+        if self._session_offer is not None:
+            self._offer_last_session(*self._session_offer)
         if self._detect_box:
             self._detect_local_box()
 
@@ -334,6 +409,7 @@ class LlmscopeApp(App[int]):
         self.scenario = candidate
         self.readout = readout
         self._show_all(typing_key)
+        self._session_changed()
         return None
 
     def _show_all(self, typing_key: str | None = None) -> None:
@@ -519,26 +595,55 @@ class LlmscopeApp(App[int]):
         entries = list_presets(self.extra_preset_dirs) + _cached_model_entries()
 
         def opened(entry: Any) -> None:
-            if entry is None:
-                return
-
-            try:
-                scenario, preset, name = load_source(str(entry.path), self.extra_preset_dirs)
-            except (PresetError, EngineInputError, OSError, ValueError) as exc:
-                self.notify(display_safe(str(exc)), severity="error")
-                return
-            problem = self.apply_scenario(scenario)
-            if problem is not None:
-                self.notify(display_safe(problem), severity="error")
-                return
-            self.preset = preset
-            self.preset_name = name
-            self.saved_scenario = scenario
-            self.pinned = None
-            self._show_all()
-            self.notify(display_safe(f"Opened {name}"))
+            if entry is not None:
+                self._unless_declined(
+                    f"Open {entry.name} and drop {self._what_is_dropped(pin=True)}?",
+                    lambda: self._open_entry(entry),
+                    asks=bool(self.unsaved or self.pinned),
+                )
 
         self.push_screen(OpenPresetScreen(entries), opened)
+
+    def _open_entry(self, entry: Any) -> None:
+        try:
+            scenario, preset, name = load_source(str(entry.path), self.extra_preset_dirs)
+        except (PresetError, EngineInputError, OSError, ValueError) as exc:
+            self.notify(display_safe(str(exc)), severity="error")
+            return
+        self._open_scenario(scenario, preset, name)
+
+    def _open_scenario(self, scenario: Scenario, preset: Preset | None, name: str) -> None:
+        """Make a loaded preset the scenario and its saved state, unpinned."""
+        problem = self.apply_scenario(scenario)
+        if problem is not None:
+            self.notify(display_safe(problem), severity="error")
+            return
+        self.preset = preset
+        self.preset_name = name
+        self.saved_scenario = scenario
+        self.pinned = None
+        self._show_all()
+        self._session_changed()
+        self.notify(display_safe(f"Opened {name}"))
+
+    def _what_is_dropped(self, pin: bool) -> str:
+        """'your unsaved edits', 'the pinned A' or both, for a question before dropping them."""
+        lost = (["your unsaved edits"] if self.unsaved else []) + (
+            ["the pinned A"] if pin and self.pinned else []
+        )
+        return " and ".join(lost) or "nothing"
+
+    def _unless_declined(self, question: str, proceed: Any, *, asks: bool) -> None:
+        """Run `proceed` at once when nothing would be lost (`asks` false), else after a yes."""
+        if not asks:
+            proceed()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                proceed()
+
+        self.push_screen(ConfirmScreen(question), answered)
 
     def action_save_preset(self) -> None:
         preset = self.preset
@@ -586,16 +691,56 @@ class LlmscopeApp(App[int]):
         self.preset_name = name
         self.saved_scenario = self.scenario
         self._show_all()
+        self._session_changed()
         self.notify(display_safe(f"Saved {path}"))
 
     def action_revert(self) -> None:
-        if self.apply_scenario(self.saved_scenario) is None:
-            self.notify("Reverted to the saved preset")
+        if not self.unsaved:
+            self.notify("No unsaved edits to revert")
+            return
+
+        def revert() -> None:
+            if self.apply_scenario(self.saved_scenario) is None:
+                self.notify("Reverted to the saved preset")
+
+        self._unless_declined(
+            "Revert to the saved preset and drop your unsaved edits?", revert, asks=True
+        )
 
     def choose_theme(self, name: str) -> None:
         self.theme = name  # the theme_changed_signal saves it
 
+    def _match_no_color_filter(self) -> None:
+        """Under NO_COLOR, the filter that fits the current theme.
+
+        Textual picks its NO_COLOR filter once, in App.__init__, from the theme current then
+        (its own textual-dark): Monochrome, which turns every colour into a grey. The ANSI theme
+        the app then switches to paints with the terminal's default colours ("ansi_default"),
+        which Monochrome turns into black text on a black background. Textual's NoColor filter
+        (the one it picks for an ANSI theme) leaves the terminal's own colours instead. This
+        swaps one for the other in the app's private `_filters` list, guarded: should Textual
+        rename them, nothing is swapped and the snapshot test under NO_COLOR fails."""
+        if not self.no_color:
+            return
+        try:
+            from textual.filter import Monochrome, NoColor
+        except ImportError:  # pragma: no cover - a Textual without these filters
+            return
+
+        wanted = NoColor if self.native_ansi_color else Monochrome
+        filters = getattr(self, "_filters", None)
+        if not isinstance(filters, list):
+            return
+        changed = False
+        for index, line_filter in enumerate(filters):
+            if isinstance(line_filter, (Monochrome, NoColor)) and type(line_filter) is not wanted:
+                filters[index] = wanted()
+                changed = True
+        if changed and self.is_running:
+            self.refresh_css(animate=False)  # every widget draws again, through the new filter
+
     def _remember_theme(self, theme: Any) -> None:
+        self._match_no_color_filter()
         problem = save_theme_name(theme.name)
         if problem:
             self.notify(display_safe(problem), severity="warning")
@@ -612,11 +757,107 @@ class LlmscopeApp(App[int]):
         self.push_screen(ConfirmScreen("Quit with unsaved edits? (the session is kept)"), answered)
 
     def _quit_now(self) -> None:
-        try:
-            save_session(self.scenario, self.preset_name)
-        except (OSError, PresetError):
-            pass  # the session is a convenience: never keep someone from quitting over it
+        self.save_session_now()  # never keeps anyone from quitting: a failure is only noted
         self.exit(0)
+
+    # --- the session ----------------------------------------------------------------------------
+
+    def _session_changed(self) -> None:
+        """Write the session SESSION_SAVE_DELAY_S after the last of a burst of edits (a one-shot
+        timer, restarted by each edit; nothing runs while the user is idle)."""
+        if self._session_timer is not None:
+            self._session_timer.reset()
+        else:
+            self._session_timer = self.set_timer(SESSION_SAVE_DELAY_S, self._session_timer_fired)
+
+    def _session_timer_fired(self) -> None:
+        self._session_timer = None
+        self.save_session_now()
+
+    @property
+    def session_save_pending(self) -> bool:
+        """Whether an edit is waiting for its debounced write to the session."""
+        return self._session_timer is not None
+
+    def save_session_now(self) -> bool:
+        """Write the session at once (synchronous: a signal handler relies on it); False when
+        it was not written. A failed write is reported once, not on every key."""
+        if self._session_timer is not None:
+            self._session_timer.stop()
+            self._session_timer = None
+        if self._session_offer is not None:  # still asking whether that session may be dropped
+            return False
+        try:
+            self.session.save(self.scenario, self.preset_name)
+        except (OSError, PresetError) as exc:
+            if not self._session_save_failed:
+                self.notify(display_safe(f"Session not saved: {exc}"), severity="warning")
+            self._session_save_failed = True
+            return False
+        self._session_save_failed = False
+        return True
+
+    def _offer_last_session(self, scenario: Scenario, preset_name: str | None) -> None:
+        """Started on a preset while the last session holds unsaved edits: ask before dropping
+        them; no brings the session back instead."""
+        opened = self.preset_name or self.scenario.model.name
+        last = preset_name or scenario.model.name
+
+        def answered(drop: bool | None) -> None:
+            self._session_offer = None
+            if drop:
+                self._session_changed()
+                return
+            problem = self.apply_scenario(scenario)
+            if problem is not None:
+                self.notify(display_safe(f"Your last session cannot be used: {problem}"))
+                return
+            self._take_session(scenario, preset_name)
+            self._show_all()
+            self.notify("Restored your last session")
+
+        self.push_screen(
+            ConfirmScreen(
+                f"Your last session ({last}) has unsaved edits. Open {opened} and drop them? "
+                "(n: back to the session)"
+            ),
+            answered,
+        )
+
+    def _catch_exit_signals(self) -> None:
+        """On SIGHUP and SIGTERM, save the session and leave through the normal exit, which
+        restores the terminal (Textual's driver handles only SIGTSTP, SIGCONT and SIGWINCH)."""
+        try:
+            loop = asyncio.get_running_loop()
+            for signum in EXIT_SIGNALS:
+                loop.add_signal_handler(signum, self._exit_on_signal, signum)
+        except (NotImplementedError, RuntimeError, ValueError):
+            return  # not the main thread, or no such signals here (Windows): the defaults stay
+        self._signals_caught = True
+
+    def _exit_on_signal(self, signum: int) -> None:
+        self.save_session_now()
+        return_code = 128 + signum  # the shell's convention for "ended by a signal"
+        if not self.is_headless:
+            if _terminal_gone():
+                # Nothing to restore, and Textual's output thread would wait forever on writes
+                # that fail: end here (the kernel drops the session lock with the process).
+                os._exit(return_code)
+            # The normal exit restores the terminal; should it stall, the process ends anyway.
+            self._exit_watchdog = threading.Timer(EXIT_GRACE_S, os._exit, args=(return_code,))
+            self._exit_watchdog.daemon = True
+            self._exit_watchdog.start()
+        self.exit(return_code=return_code)
+
+    def on_unmount(self) -> None:
+        if self._session_timer is not None:  # an edit not yet written (the app is ending)
+            self.save_session_now()
+        if self._signals_caught:
+            loop = asyncio.get_running_loop()
+            for signum in EXIT_SIGNALS:
+                loop.remove_signal_handler(signum)
+            self._signals_caught = False
+        self.session.release()
 
     # --- this box ----------------------------------------------------------------------------------
 
@@ -643,6 +884,16 @@ class LlmscopeApp(App[int]):
         updates = cluster_updates(self.local_box)
         if updates:
             self.apply_updates(updates)
+
+
+def _terminal_gone() -> bool:
+    """Whether the app's terminal has hung up (SSH drop, tmux kill-session). Textual draws on
+    stderr; writing no bytes to a hung-up terminal fails with EIO, to a live one does nothing."""
+    try:
+        os.write(sys.__stderr__.fileno(), b"")
+    except (OSError, AttributeError, ValueError):
+        return True
+    return False
 
 
 def _cached_model_entries() -> list[Any]:
@@ -678,4 +929,6 @@ def run_app(
     freeze_imports()
     app = LlmscopeApp(scenario=scenario, preset=preset, extra_preset_dirs=extra_preset_dirs)
     app.run()
+    if app._exit_watchdog is not None:  # the exit after a signal finished in time
+        app._exit_watchdog.cancel()
     return app.return_code or 0

@@ -83,11 +83,39 @@ def catalog_with_warnings() -> Catalog:
 # --- handlers -------------------------------------------------------------------------------------
 
 
+def _why_no_app() -> str | None:
+    """Why the full-screen app cannot run here (it reads keys from stdin and draws on stderr, and
+    a pipe or file on stdout wants text), or None when it can."""
+    if os.environ.get("TERM", "") == "dumb":
+        return "TERM=dumb"
+    streams = (("standard output", sys.stdout), ("standard input", sys.stdin))
+    for what, stream in (*streams, ("standard error", sys.stderr)):
+        if stream is None or not stream.isatty():
+            return f"{what} is not a terminal"
+    return None
+
+
 def run_open(args: argparse.Namespace) -> int:
     scenario: Scenario | None = None
     preset: Preset | None = None
+    name = "default"
     if args.preset is not None:
-        scenario, preset, _ = load_source(args.preset, _extra_dirs(args))
+        scenario, preset, name = load_source(args.preset, _extra_dirs(args))
+    why = _why_no_app()
+    if why is not None:
+        from llmscope.presets import report
+        from llmscope.presets.session import latest_session
+
+        if scenario is None and (last := latest_session()) is not None:
+            scenario, name = last[0], last[1] or "last session"
+        scenario = scenario or Scenario()
+        published = preset.published if preset else None
+        _out(report.render_text(scenario, evaluate(scenario), name, published))
+        sys.stderr.write(
+            f"{PROG}: the app needs a terminal ({why}); this is its text readout, "
+            f"as `{PROG} show` prints it\n"
+        )
+        return 0
     try:
         from llmscope.tui.app import run_app
     except ImportError as exc:

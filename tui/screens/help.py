@@ -32,10 +32,13 @@ Every number comes from `engine.evaluate(scenario)`; each formula names its sour
 | F5 or p | pin this scenario as A and compare what you change (B) against it; again to unpin |
 | F8 | plan the parallel layout (tensor x pipeline x data x expert, ZeRO, micro-batch); Enter applies one |
 | F9 or e | export the readouts as Markdown and JSON into the current directory |
-| Ctrl+O / Ctrl+S / Ctrl+R | open / save / revert a preset; the palette also has save as |
+| Ctrl+O / Ctrl+S / Ctrl+R | open / save / revert a preset (open and revert ask before dropping unsaved edits or the pin); the palette also has save as |
 | Ctrl+P | command palette: presets, accelerators, laws, themes, export, quit |
 | F1 or ? | this help |
 | Ctrl+Q | quit (asks when there are unsaved edits) |
+
+Every edit is saved to your session as you make it; a dropped connection (SIGHUP) or SIGTERM
+saves it too and restores the terminal. `llmscope locate` shows where the session lives.
 
 ## Parameters
 Exact integers, equal to what Hugging Face transformers counts for the same config: embedding,
