@@ -18,7 +18,8 @@ al. 2022; Megatron-Core's parallel_state):
 - context parallel cp splits the sequence into 2 cp chunks (load-balanced causal attention);
 - t x p x cp divides the accelerators; data parallel d = count / (t x p x cp);
 - expert parallel e divides the routed experts and the data-parallel degree (expert ranks are
-  carved out of the data-parallel group); 1 for a dense model;
+  carved out of the data-parallel group); inert for a dense model (like the architecture's MoE
+  fields), so swapping in a dense model keeps a valid layout;
 - micro-batch x d divides the global batch (every replica runs whole micro-batches);
 - fp8 precision needs fp8 tensor cores;
 - serving tensor parallel divides the heads like training's.
@@ -138,12 +139,6 @@ def training_layout_problems(
                     "of the data-parallel group)",
                 )
             )
-    elif e > 1:
-        problems.append(
-            LayoutProblem(
-                "training.expert_parallel", f"{e} on a dense model: it has no experts to split"
-            )
-        )
     B = train.global_batch_size
     if d >= 1 and not count % group and B % (b * d):
         problems.append(

@@ -62,7 +62,7 @@ def format_value(key: str, value: Any) -> str:
         return format_usd(value)
     if leaf.endswith("_per_s") or "_per_s_" in leaf:
         return f"{format_count(value)}/s"
-    if leaf.endswith("_s") or "_s_per_" in leaf:
+    if leaf.endswith("_s") or "_s_per_" in leaf or ".step_s." in key:
         return format_seconds(value)
     for suffix, unit in _PLAIN_UNITS:
         if leaf.endswith(suffix):

@@ -95,6 +95,10 @@ def run_show(args: argparse.Namespace) -> int:
     scenario, preset, name = load_source(args.preset, _extra_dirs(args), args.hf_config)
     scenario = apply_settings(scenario, args.settings)
     readout = evaluate(scenario)
+    if readout.layout_problems:  # never print numbers of an impossible layout
+        raise CliError(
+            "invalid layout: " + "; ".join(str(problem) for problem in readout.layout_problems)
+        )
     from llmscope.presets import report
 
     fmt = "json" if args.json else args.format
