@@ -423,6 +423,8 @@ def render_diff(a: tuple[str, Scenario], b: tuple[str, Scenario], fmt: str = "te
 PLAN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("TP", "tensor parallel"),
     ("PP", "pipeline parallel"),
+    ("v", "virtual pipeline stages (interleaved 1F1B)"),
+    ("CP", "context parallel"),
     ("DP", "data parallel"),
     ("EP", "expert parallel"),
     ("ZeRO", "ZeRO stage"),
@@ -448,6 +450,8 @@ def plan_row(plan: Plan) -> tuple[str, ...]:
     return (
         str(plan.tensor_parallel),
         str(plan.pipeline_parallel),
+        str(plan.virtual_stages),
+        str(plan.context_parallel),
         str(plan.data_parallel),
         str(plan.expert_parallel),
         str(plan.zero_stage),
@@ -474,6 +478,21 @@ def format_plan_table(search: PlanSearch) -> str:
     return "\n".join(lines)
 
 
+def current_layout_line(search: PlanSearch) -> str:
+    """Where the scenario's own layout stands: its rank among the plans, and what makes the best
+    faster (or why it has no rank)."""
+    current = search.current
+    if current is None:
+        return search.current_note or "current layout: not scored"
+    rank = f"rank {search.current_rank:,} of {search.feasible:,}" if search.current_rank else "unranked"
+    head = (
+        f"current layout {current.label}, ZeRO-{current.zero_stage}, micro-batch "
+        f"{current.micro_batch_size}, recompute {current.recompute}: {rank}, "
+        f"{_tokens(current.tokens_per_s)} tokens/s, MFU {current.mfu:.0%}"
+    )
+    return f"{head}; {search.current_note}" if search.current_note else head
+
+
 def plan_search_to_json(scenario: Scenario, search: PlanSearch) -> dict[str, Any]:
     """The stable `--json` document: the search totals and each plan with its updates."""
     return {
@@ -485,5 +504,15 @@ def plan_search_to_json(scenario: Scenario, search: PlanSearch) -> dict[str, Any
         "feasible": search.feasible,
         "smallest_fitting_count": search.smallest_fitting_count,
         "message": search.message,
+        "pinned": list(search.pinned),
         "plans": [dict(asdict(p), label=p.label, updates=plan_updates(p)) for p in search.plans],
+        "current": None
+        if search.current is None
+        else dict(
+            asdict(search.current),
+            label=search.current.label,
+            updates=plan_updates(search.current),
+            rank=search.current_rank,
+        ),
+        "current_note": search.current_note,
     }

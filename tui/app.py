@@ -26,7 +26,7 @@ from textual.widgets import Footer, Header, Tab, TabbedContent, TabPane, Tabs
 from llmscope.engine.errors import EngineInputError
 from llmscope.engine.evaluate import Readout, evaluate
 from llmscope.engine.hardware import Catalog, load_catalog
-from llmscope.engine.planner import search_plans
+from llmscope.engine.planner import PINNABLE, search_plans
 from llmscope.engine.scenario import Scenario
 from llmscope.presets import paths
 from llmscope.presets.errors import PresetError, PresetExistsError
@@ -423,7 +423,11 @@ class LlmscopeApp(App[int]):
         self.query_one(CurvesPane).action_next_view()
 
     def action_plan(self) -> None:
-        search = search_plans(self.scenario, self.readout.accelerator)
+        # The layout settings edited since the preset was loaded or saved are pinned.
+        pinned = [
+            key for key in self.scenario.differing_keys(self.saved_scenario) if key in PINNABLE
+        ]
+        search = search_plans(self.scenario, self.readout.accelerator, pinned=pinned)
 
         def applied(updates: dict[str, Any] | None) -> None:
             if updates and self.apply_updates(updates) is None:
