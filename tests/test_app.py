@@ -555,6 +555,20 @@ async def test_f8_plans_and_enter_applies_a_layout_that_fits():
         assert layout != (1, 1, 1, 1)
         assert t.tensor_parallel * t.pipeline_parallel <= app.scenario.cluster.count
         assert app.readout.training_fit.status in {"fits", "tight"}
+        # the readouts show the MFU the plan showed: one step-time model for both
+        assert app.readout.training.mfu == pytest.approx(plans[0].mfu, rel=1e-12)
+        assert app.readout.mfu_source == "predicted"
+
+
+async def test_f8_pins_the_layout_settings_edited_in_the_app():
+    app = LlmscopeApp(seventy_b())
+    async with app.run_test(size=WIDE) as pilot:
+        assert app.apply_updates({"training.tensor_parallel": 8}) is None
+        await step(pilot, "f8")
+        search = app.screen.search
+        assert "training.tensor_parallel" in search.pinned
+        assert {plan.tensor_parallel for plan in search.plans} == {8}
+        await step(pilot, "escape")
 
 
 async def test_ctrl_o_lists_the_bundled_presets_and_opens_one():
