@@ -227,6 +227,31 @@ async def test_groups_the_engine_ignores_for_this_model_say_so():
         assert not editor.note_of(mla) and "not used" in editor.note_of(moe)
 
 
+async def test_an_invalid_layout_is_accepted_marked_on_its_field_and_edits_stay_order_free():
+    """The layout rules judge the whole scenario (engine.layout): an edit that breaks one is
+    accepted, its field shows the reason and the readouts no numbers for training, until a later
+    edit, of any field, makes the layout valid again."""
+    app = LlmscopeApp()
+    async with app.run_test(size=WIDE) as pilot:
+        await type_into(pilot, app, "training.tensor_parallel", "3")
+        await pilot.pause()
+        assert app.scenario.training.tensor_parallel == 3
+        assert is_invalid(app, "training.tensor_parallel")
+        assert "invalid layout: 3 must divide the 32 attention heads" in error_text(
+            app, "training.tensor_parallel"
+        )
+        assert app.readout.training is None and app.readout.performance is None
+        training = str(app.query_one("#training").render())
+        assert "invalid layout: training.tensor_parallel" in training
+        # fixed by another field: 48 heads (and 48 kv heads) are divisible by 3
+        assert app.apply_updates({"model.num_attention_heads": 48, "model.num_kv_heads": 48,
+                                  "model.hidden_size": 6144, "cluster.count": 9,
+                                  "training.global_batch_size": 9}) is None  # fmt: skip
+        await pilot.pause()
+        assert not is_invalid(app, "training.tensor_parallel")
+        assert app.readout.performance is not None
+
+
 async def test_an_invalid_entry_is_marked_with_its_reason_and_changes_nothing():
     app = LlmscopeApp()
     async with app.run_test(size=NARROW) as pilot:

@@ -289,8 +289,10 @@ class LlmscopeApp(App[int]):
 
     def _show_all(self, typing_key: str | None = None) -> None:
         panes = self._found_panes()
+        # an accepted layout that breaks a rule (engine.layout) shows the reason on its field
+        problems = {p.field: f"invalid layout: {p.reason}" for p in self.readout.layout_problems}
         for editor in panes.editors:
-            editor.show_scenario(self.scenario, keep_text_of=typing_key)
+            editor.show_scenario(self.scenario, keep_text_of=typing_key, problems=problems)
         panes.hardware.show_accelerator(self.readout.accelerator)
         panes.readouts.show(self.scenario, self.readout, self.pinned)
         panes.curves.show(self.scenario, self.readout, self.pinned)
@@ -337,7 +339,8 @@ class LlmscopeApp(App[int]):
 
     def on_field_editor_ready(self, message: FieldEditor.Ready) -> None:
         self._panes = None  # found again at the next edit, with the new editor
-        message.editor.show_scenario(self.scenario)
+        problems = {p.field: f"invalid layout: {p.reason}" for p in self.readout.layout_problems}
+        message.editor.show_scenario(self.scenario, problems=problems)
 
     def editor_of(self, key: str) -> FieldEditor | None:
         """The mounted editor that holds the field `key`, or None (a tab not yet opened)."""

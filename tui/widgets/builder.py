@@ -15,7 +15,7 @@ layout cost grows with the number of widgets, and ~75 fields as ~220 widgets mad
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from rich.segment import Segment
@@ -252,10 +252,16 @@ class FieldEditor(ScrollView, can_focus=True):
 
     # --- what the app calls ------------------------------------------------------------------
 
-    def show_scenario(self, scenario: Scenario, keep_text_of: str | None = None) -> None:
+    def show_scenario(
+        self,
+        scenario: Scenario,
+        keep_text_of: str | None = None,
+        problems: Mapping[str, str] | None = None,
+    ) -> None:
         """Show every field's value; the field being typed in (`keep_text_of`) keeps its text, so
         "70" on its way to "70B" is not rewritten under the caret. Every rejected entry is
-        cleared: the fields show the scenario."""
+        cleared: the fields show the scenario. `problems` (dotted key -> reason: the rules an
+        accepted but invalid layout breaks, engine.layout) are marked on their fields."""
         for key in self.keys:
             text = format_field_value(scenario.value(key))
             self._shown[key] = text
@@ -269,6 +275,9 @@ class FieldEditor(ScrollView, can_focus=True):
             if probe_field in ignored
         }
         self._reasons.clear()
+        for key, reason in (problems or {}).items():
+            if key in self._shown:
+                self._reasons[key] = reason
         self._lay_out()
 
     def show_error(self, key: str, message: str | None) -> None:
