@@ -48,6 +48,7 @@ from llmscope.engine.training import (
     MAX_SEARCH_ACCELERATORS,
     TrainingEconomics,
     TrainingTargets,
+    implied_mfu,
     smallest_data_parallel_that_fits,
     training_economics,
     training_targets,
@@ -115,6 +116,8 @@ class Readout:
     mfu_source: str = "predicted"  # "predicted" (from `performance`) or "set" (cluster.mfu)
     layout_problems: tuple[LayoutProblem, ...] = ()  # training and serving rules broken
     layout_notes: tuple[str, ...] = ()
+    # MFU a real run implies: model FLOPs / (training.reference_accelerator_hours x peak)
+    implied_mfu: float | None = None
 
     @property
     def training_problems(self) -> tuple[LayoutProblem, ...]:
@@ -213,6 +216,7 @@ class Readout:
             else targets.accelerators_for_deadline,
             "training.tokens_for_budget": None if targets is None else targets.tokens_for_budget,
             "training.predicted_mfu": None if perf is None else float(perf.mfu),
+            "training.implied_mfu": self.implied_mfu,
             "training.tokens_per_s": None if perf is None else float(perf.tokens_per_s),
             "training.tokens_per_s_per_accelerator": None
             if perf is None
@@ -400,6 +404,13 @@ def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Readout:
             mfu=mfu,
             price_usd_per_hour=price,
         )
+    implied = None
+    if train.reference_accelerator_hours is not None:
+        implied = implied_mfu(
+            flops.training * train.tokens,
+            train.reference_accelerator_hours,
+            accelerator.peak_flops("bf16"),
+        )
     serving = serving_economics(arch, params, serve, accelerator, price, price_source)
     scaling = assess(scenario.scaling.law, *scaling_params(params), train.tokens)
     return Readout(
@@ -419,6 +430,7 @@ def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Readout:
         mfu_source=mfu_source,
         layout_problems=problems + serving_layout_problems(scenario),
         layout_notes=layout_notes(scenario),
+        implied_mfu=implied,
     )
 
 

@@ -148,6 +148,13 @@ class TrainingSetup(BaseModel):
         description="Per-accelerator allowance for the CUDA context, communication buffers and "
         "allocator fragmentation (GiB); ~2 GiB is typical of PyTorch + NCCL on Hopper.",
     )
+    reference_accelerator_hours: float | None = Field(
+        None,
+        gt=0,
+        le=1e13,
+        description="Accelerator-hours a real run of this scenario took (a preset's published "
+        "GPU-hours fill it): the readouts show the MFU they imply beside the predicted one.",
+    )
     deadline_days: float | None = Field(
         None,
         gt=0,

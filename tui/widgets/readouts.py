@@ -123,6 +123,7 @@ def performance_figures(readout: Readout) -> list[Figure]:
         return []
     return [
         Figure("predicted MFU", perf.mfu, _ratio, _PEAK),
+        Figure("  implied by a real run", readout.implied_mfu, _ratio, _PEAK),
         Figure("tokens/s", perf.tokens_per_s, _per_s, _PEAK),
         Figure("  per accelerator", perf.tokens_per_s_per_accelerator, _per_s, _PEAK),
         Figure("step time", perf.step_s, format_seconds, _PEAK),
