@@ -98,6 +98,10 @@ def _ratio(value: float) -> str:
     return f"{value:.0%}"
 
 
+def _percent(value: float) -> str:
+    return f"{value:.1%}"
+
+
 def parameter_figures(readout: Readout) -> list[Figure]:
     p = readout.params
     figures = [
@@ -122,8 +126,8 @@ def performance_figures(readout: Readout) -> list[Figure]:
     if perf is None:
         return []
     return [
-        Figure("predicted MFU", perf.mfu, _ratio, _PEAK),
-        Figure("  implied by a real run", readout.implied_mfu, _ratio, _PEAK),
+        Figure("predicted MFU", perf.mfu, _percent, _PEAK),
+        Figure("  implied by a real run", readout.implied_mfu, _percent, _PEAK),
         Figure("tokens/s", perf.tokens_per_s, _per_s, _PEAK),
         Figure("  per accelerator", perf.tokens_per_s_per_accelerator, _per_s, _PEAK),
         Figure("step time", perf.step_s, format_seconds, _PEAK),
