@@ -171,11 +171,8 @@ def why_faster(best: Plan, current: Plan) -> str:
     savings = sorted(
         ((name, c / tokens_c - b / tokens_b) for name, b, c in parts), key=lambda x: -x[1]
     )
-    reasons = [
-        f"{name} {saved * tokens_c / current.step_time_s:.0%} of the step less"
-        for name, saved in savings[:2]
-        if saved > 0
-    ]
+    shares = [(name, saved * tokens_c / current.step_time_s) for name, saved in savings[:2]]
+    reasons = [f"{name} {share:.0%} of the step less" for name, share in shares if share >= 0.005]
     changes = [
         f"{key.split('.')[1]} {value}"
         for key, value in plan_updates(best).items()
