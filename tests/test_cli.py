@@ -99,6 +99,25 @@ def test_show_an_invalid_layout_exits_2_with_the_field_and_reason(capsys, settin
     assert out == ""
 
 
+def test_diff_of_an_invalid_layout_exits_2_naming_the_side(capsys):
+    status, out, err = run(
+        capsys, "diff", "llama3.1-8b", "llama3.1-8b", "--set-b", "training.tensor_parallel=3"
+    )
+    assert_one_line_error(status, out, err, "B: invalid layout: training.tensor_parallel")
+
+
+def test_plan_pins_the_degrees_set_on_the_command_line(capsys):
+    status, out, err = run(
+        capsys, "plan", "llama3.1-405b", "--json", "--top", "20",
+        "--set", "training.tensor_parallel=8", "--set", "training.pipeline_parallel=16",
+    )  # fmt: skip
+    assert status == 0, err
+    doc = json.loads(out)
+    assert {(p["tensor_parallel"], p["pipeline_parallel"]) for p in doc["plans"]} == {(8, 16)}
+    assert doc["pinned"] == ["training.tensor_parallel", "training.pipeline_parallel"]
+    assert doc["current"]["rank"] >= 1 and doc["current"]["data_parallel"] == 128
+
+
 def test_count_below_per_node_is_accepted_in_any_order(capsys):
     # per_node is capped by the count, so a small cluster needs no per_node edit first
     status, out, err = run(capsys, "show", "llama3.1-70b", "--json", "--set", "cluster.count=2")

@@ -95,10 +95,7 @@ def run_show(args: argparse.Namespace) -> int:
     scenario, preset, name = load_source(args.preset, _extra_dirs(args), args.hf_config)
     scenario = apply_settings(scenario, args.settings)
     readout = evaluate(scenario)
-    if readout.layout_problems:  # never print numbers of an impossible layout
-        raise CliError(
-            "invalid layout: " + "; ".join(str(problem) for problem in readout.layout_problems)
-        )
+    _refuse_invalid_layout(readout)
     from llmscope.presets import report
 
     fmt = "json" if args.json else args.format
@@ -110,6 +107,15 @@ def run_show(args: argparse.Namespace) -> int:
     else:
         _out(report.render_text(scenario, readout, name, published))
     return 0
+
+
+def _refuse_invalid_layout(readout: Any, label: str = "") -> None:
+    """Never print the numbers of an impossible layout: exit 2 with each field and reason."""
+    if readout.layout_problems:
+        raise CliError(
+            f"{label}invalid layout: "
+            + "; ".join(str(problem) for problem in readout.layout_problems)
+        )
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -195,6 +201,8 @@ def run_diff(args: argparse.Namespace) -> int:
     b, _, name_b = load_source(args.b, extra)
     a = apply_settings(a, args.settings_a)
     b = apply_settings(b, args.settings_b)
+    _refuse_invalid_layout(evaluate(a), "A: ")
+    _refuse_invalid_layout(evaluate(b), "B: ")
     if name_a == name_b:
         name_a, name_b = f"{name_a} (A)", f"{name_b} (B)"
     from llmscope.presets import report
