@@ -20,7 +20,9 @@ al. 2022; Megatron-Core's parallel_state):
 - expert parallel e divides the routed experts and the data-parallel degree (expert ranks are
   carved out of the data-parallel group); inert for a dense model (like the architecture's MoE
   fields), so swapping in a dense model keeps a valid layout;
-- micro-batch x d divides the global batch (every replica runs whole micro-batches);
+- micro-batch x d divides the global batch (every replica runs whole micro-batches), and under
+  interleaving the micro-batches per replica are a multiple of p (Megatron-LM's interleaved
+  schedule);
 - fp8 precision needs fp8 tensor cores;
 - serving tensor parallel divides the heads like training's.
 A tensor-parallel group wider than a node is valid but slow (its collectives cross the network):
@@ -146,6 +148,15 @@ def training_layout_problems(
                 "training.global_batch_size",
                 f"{B} sequences must be a multiple of micro_batch_size x data parallel = {b} x "
                 f"{d} = {b * d}, so every replica runs whole micro-batches",
+            )
+        )
+    elif d >= 1 and not count % group and v > 1 and p > 1 and (B // (b * d)) % p:
+        m = B // (b * d)
+        problems.append(
+            LayoutProblem(
+                "training.virtual_pipeline_stages",
+                f"the interleaved schedule needs the {m} micro-batches per replica to be a "
+                f"multiple of the {p} pipeline stages",
             )
         )
     if (

@@ -9,7 +9,8 @@ a plan applied to the scenario shows in the readouts the MFU the plan showed. La
 fit are dropped; the rest are ranked by tokens/s.
 
 Layout rules (engine.layout, Megatron-LM): t divides the heads (kv heads divided or replicated)
-and stays inside a node; p at most the layers, p x v at most the layers with v > 1 only for p > 1;
+and stays inside a node; p at most the layers, p x v at most the layers with v > 1 only for p > 1
+and micro-batches per replica a multiple of p;
 the sequence splits into 2 cp chunks; b x d divides the global batch; e divides the routed experts
 and d. A layout may leave accelerators idle (t x p x cp x d <= count), as a run on an awkward count
 does; applying it sets the count to the accelerators it uses.
@@ -287,7 +288,11 @@ def _grid_from_axes(scenario: Scenario, ax: dict[str, list[int]]) -> CandidateGr
     t, i_pv, cp, i_bde, zero, r = (a.ravel() for a in arrays)
     p, v = pv[i_pv, 0], pv[i_pv, 1]
     b, d, e = bde[i_bde, 0], bde[i_bde, 1], bde[i_bde, 2]
-    keep = ((zero == 0) | (d > 1)) & (t * p * cp * d <= MAX_ACCELERATORS)  # ZeRO needs replicas
+    keep = (
+        ((zero == 0) | (d > 1))  # with one replica ZeRO has nothing to shard
+        & ((v == 1) | ((batch // (b * d)) % p == 0))  # interleaving: m a multiple of p
+        & (t * p * cp * d <= MAX_ACCELERATORS)
+    )
     return CandidateGrid(
         t[keep], p[keep], v[keep], cp[keep], d[keep], e[keep], zero[keep], b[keep], r[keep]
     )

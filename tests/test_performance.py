@@ -70,6 +70,8 @@ def _rules_hold(s: Scenario) -> bool:
     d = s.cluster.count // group
     if t.global_batch_size % (t.micro_batch_size * d):
         return False
+    if v > 1 and (t.global_batch_size // (t.micro_batch_size * d)) % p:
+        return False  # interleaving: micro-batches a multiple of the stages
     accelerator = builtin_catalog().get(s.cluster.accelerator)
     return not (t.precision == "fp8" and accelerator.fp8_tflops is None)
 

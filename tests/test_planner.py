@@ -346,6 +346,7 @@ def test_grid_respects_the_layout_rules():
     assert (g.e == 1).all()  # dense model
     assert (g.p <= 126).all()
     assert ((g.v == 1) | ((g.p > 1) & (g.p * g.v <= 126))).all()  # a layer per virtual stage
+    assert ((g.v == 1) | ((2048 // (g.b * g.d)) % g.p == 0)).all()  # m a multiple of p
     assert set(g.v.tolist()) >= {1, 2, 4, 8}
 
 
