@@ -386,13 +386,6 @@ def _memory(scenario: Scenario, g: CandidateGrid) -> tuple[np.ndarray, np.ndarra
     return state_bytes + activations + train.framework_overhead_gib * GIB, m
 
 
-@dataclass(frozen=True, slots=True)
-class _Scores:
-    memory: np.ndarray
-    m: np.ndarray
-    timing: Any  # engine.performance.StepTime of arrays
-
-
 def _score(scenario: Scenario, accelerator: Any, g: CandidateGrid, memory, m) -> Any:
     arch, train, cluster = scenario.model, scenario.training, scenario.cluster
     params = count_parameters(arch)
