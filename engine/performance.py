@@ -483,12 +483,14 @@ def step_time(
     b, s, B = lay.micro_batch_size, lay.sequence_length, lay.global_batch_size
     m = B // (b * d)
     dense_layers = sh.layers - sh.moe_layers
-    dl = _layer(sh, dev, lay, moe=False)
-    parts = {k: dense_layers * dl[k] for k in ("compute", "tp", "cp", "ep", "backward")}
+    names = ("compute", "tp", "cp", "ep", "backward")
+    parts: dict[str, Any] = dict.fromkeys(names, 0.0)
+    if dense_layers:
+        dl = _layer(sh, dev, lay, moe=False)
+        parts = {k: dense_layers * dl[k] for k in names}
     if sh.moe_layers:
         ml = _layer(sh, dev, lay, moe=True)
-        for k in parts:
-            parts[k] = parts[k] + sh.moe_layers * ml[k]
+        parts = {k: parts[k] + sh.moe_layers * ml[k] for k in names}
     per_stage = {k: val / p for k, val in parts.items()}  # mean stage: L/p layers
     # output head and vocab-parallel cross entropy on the last stage (fwd + bwd, bf16, fp32 loss)
     tokens = b * s / cp

@@ -276,23 +276,37 @@ def _grid_from_axes(scenario: Scenario, ax: dict[str, list[int]]) -> CandidateGr
         dtype=np.int64,
     ).reshape(-1, 3)  # fmt: skip
     cps = [cp for cp in ax["cp"] if cp == 1 or s % (2 * cp) == 0]
-    arrays = np.meshgrid(
-        np.array(ax["t"], dtype=np.int64),
-        np.arange(len(pv)),
-        np.array(cps, dtype=np.int64),
-        np.arange(len(bde)),
-        np.array(ax["zero"], dtype=np.int64),
-        np.array(ax["r"], dtype=np.int64),
-        indexing="ij",
-    )
-    t, i_pv, cp, i_bde, zero, r = (a.ravel() for a in arrays)
+    # (p, v, b, d, e, zero) rows that keep the rules among themselves: a small table
+    i_pv, i_bde, zero = (
+        a.ravel()
+        for a in np.meshgrid(
+            np.arange(len(pv)), np.arange(len(bde)), np.array(ax["zero"], dtype=np.int64),
+            indexing="ij",
+        )
+    )  # fmt: skip
     p, v = pv[i_pv, 0], pv[i_pv, 1]
     b, d, e = bde[i_bde, 0], bde[i_bde, 1], bde[i_bde, 2]
-    keep = (
-        ((zero == 0) | (d > 1))  # with one replica ZeRO has nothing to shard
-        & ((v == 1) | ((batch // (b * d)) % p == 0))  # interleaving: m a multiple of p
-        & (t * p * cp * d <= MAX_ACCELERATORS)
+    ok = ((zero == 0) | (d > 1)) & (  # with one replica ZeRO has nothing to shard
+        (v == 1) | ((batch // (b * d)) % p == 0)  # interleaving: m a multiple of p
     )
+    rows = np.stack([p[ok], v[ok], b[ok], d[ok], e[ok], zero[ok]], axis=1)
+    # then every row with every t, cp and recompute mode: one running index, split per axis
+    axes = (
+        np.array(ax["t"], dtype=np.int64),
+        np.arange(len(rows)),
+        np.array(cps, dtype=np.int64),
+        np.array(ax["r"], dtype=np.int64),
+    )
+    index = np.arange(math.prod(a.size for a in axes), dtype=np.int64)
+    picked = []
+    for values in reversed(axes):
+        index, here = np.divmod(index, values.size)
+        picked.append(values[here])
+    r, cp, i_row, t = picked
+    p, v, b, d, e, zero = (rows[i_row, k] for k in range(6))
+    keep = t * p * cp * d <= MAX_ACCELERATORS
+    if keep.all():
+        return CandidateGrid(t, p, v, cp, d, e, zero, b, r)
     return CandidateGrid(
         t[keep], p[keep], v[keep], cp[keep], d[keep], e[keep], zero[keep], b[keep], r[keep]
     )
