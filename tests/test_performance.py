@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmscope.engine import Scenario, evaluate
+from llmscope.engine.evaluate import layout_of
 from llmscope.engine.hardware import builtin_catalog
 from llmscope.engine.layout import data_parallel_degree, training_layout_problems
 from llmscope.engine.parameters import count_parameters
 from llmscope.engine.performance import device_rates, step_time
-from llmscope.engine.evaluate import layout_of
 
 LAYOUT_FIELDS = {
     "training.tensor_parallel", "training.pipeline_parallel", "training.virtual_pipeline_stages",
@@ -93,9 +94,7 @@ def test_accepted_layouts_are_valid_and_rejected_ones_name_their_field(values):
         perf = readout.performance
         for value in (perf.step_s, perf.tokens_per_s, perf.mfu):
             assert math.isfinite(value) and value > 0
-        assert sum(seconds for _, seconds in perf.parts()) == __import__("pytest").approx(
-            perf.step_s
-        )
+        assert sum(seconds for _, seconds in perf.parts()) == pytest.approx(perf.step_s)
         rates = device_rates(readout.accelerator, scenario.cluster.inter_node_gbs)
         assert perf.mfu <= rates.ceiling_mfu
 
@@ -181,3 +180,63 @@ def test_per_node_above_the_count_is_capped_not_rejected():
     s = Scenario().with_values({"cluster.per_node": 8, "cluster.count": 2})
     assert s.cluster.accelerators_per_node == 2
     assert evaluate(s).performance is not None
+
+
+# --- terms by hand ---------------------------------------------------------------------------
+
+
+def test_a_gemm_at_the_benchmark_shape_runs_at_the_benchmark_efficiency():
+    from llmscope.engine.performance import gemm_time
+
+    for accelerator_id in ("nvidia-a100-sxm-80gb", "nvidia-h100-sxm"):
+        acc = builtin_catalog().get(accelerator_id)
+        rates = device_rates(acc, 50.0)
+        m, n, k = acc.gemm_efficiency_shape
+        peak = acc.bf16_tflops * 1e12
+        # the roofline is anchored on the published benchmark (Bekman's MAMF table)
+        assert gemm_time(rates, m, n, k) == pytest.approx(2 * m * n * k / (peak * acc.gemm_efficiency))
+        # the shape term: a narrow GEMM (h/t = 1,536 columns, 2,048 tokens) runs below it
+        narrow = 2 * 2048 * 1536 * 12288 / gemm_time(rates, 2048, 1536, 12288) / peak
+        assert narrow < acc.gemm_efficiency
+
+
+def test_ring_collectives_by_hand():
+    from llmscope.engine.performance import ring_time
+
+    # all-reduce of 1 GB over 8 ranks at 100 GB/s, 8 us a step: 2 (7 x 8 us + 7/8 x 10 ms)
+    assert ring_time(1e9, 8, 100e9, 8e-6, 2.0) == pytest.approx(2 * (7 * 8e-6 + 7 / 8 * 0.01))
+    assert ring_time(1e9, 8, 100e9, 8e-6, 1.0) == pytest.approx(7 * 8e-6 + 7 / 8 * 0.01)
+    assert ring_time(1e9, 1, 100e9, 8e-6, 2.0) == 0
+
+
+def test_fp8_runs_the_gemms_faster_and_needs_fp8_tensor_cores():
+    base = Scenario().with_values({"training.tensor_parallel": 8, "cluster.count": 64})
+    bf16 = evaluate(base).performance
+    fp8 = evaluate(base.with_value("training.precision", "fp8"))
+    assert fp8.performance.step_s < bf16.step_s
+    assert fp8.training_memory.states.weights_bytes > evaluate(base).training_memory.states.weights_bytes
+    a100 = evaluate(base.with_values({"training.precision": "fp8",
+                                      "cluster.accelerator": "nvidia-a100-sxm-80gb"}))  # fmt: skip
+    assert [p.field for p in a100.training_problems] == ["training.precision"]
+
+
+def test_activation_memory_terms_for_todays_blocks():
+    from llmscope.engine.architecture import Architecture
+    from llmscope.engine.memory import activation_bytes, activation_bytes_per_token_layer
+
+    mha = Architecture(hidden_size=8192, num_attention_heads=64, num_kv_heads=64,
+                       intermediate_size=28672, num_layers=80)  # fmt: skip
+    gqa = mha.model_copy(update={"num_kv_heads": 8})
+    t = 8
+    # K and V at kv-head width: 4 bytes x (64 - 8) kv heads x 128 per token, split by t
+    saved = activation_bytes_per_token_layer(mha, 4096, t, True, "selective") - (
+        activation_bytes_per_token_layer(gqa, 4096, t, True, "selective")
+    )
+    assert saved == 4 * (64 - 8) * 128 / t
+    # interleaving: the first stage holds p + (p - 1) / v micro-batches (Narayanan et al. 2021)
+    one = activation_bytes(gqa, 4096, 1, t, 8, 64, True, "selective")
+    four = activation_bytes(gqa, 4096, 1, t, 8, 64, True, "selective", virtual_stages=4)
+    assert four.stage_bytes / one.stage_bytes == pytest.approx((8 + 7 / 4) / 8)
+    # context parallelism divides the tokens of a micro-batch by cp
+    cp = activation_bytes(gqa, 4096, 1, t, 8, 64, True, "selective", context_parallel=2)
+    assert cp.stage_bytes == pytest.approx(one.stage_bytes / 2)
