@@ -349,11 +349,17 @@ def _accelerator_text(scenario: Scenario, readout: Readout) -> str:
 
 def training_bar(scenario: Scenario, readout: Readout, pinned: Readout | None) -> BarData:
     fit = readout.training_fit
+    problems = readout.training_problems
+    smallest = (
+        f"invalid layout ({problems[0].field}): memory as if it ran; see Training"
+        if problems
+        else _smallest_cluster_text(scenario, fit)
+    )
     return _bar_data(
         "training",
         fit,
         readout,
-        _smallest_cluster_text(scenario, fit),
+        smallest,
         pinned.training_fit if pinned is not None else None,
     )
 
