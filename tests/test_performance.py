@@ -18,7 +18,7 @@ from llmscope.engine.performance import device_rates, step_time
 LAYOUT_FIELDS = {
     "training.tensor_parallel", "training.pipeline_parallel", "training.virtual_pipeline_stages",
     "training.context_parallel", "training.expert_parallel", "training.global_batch_size",
-    "training.precision", "cluster.count",
+    "training.precision", "cluster.count", "serving.tensor_parallel",
 }  # fmt: skip
 
 settings_strategy = st.fixed_dictionaries(
@@ -32,6 +32,7 @@ settings_strategy = st.fixed_dictionaries(
             ["nvidia-h100-sxm", "nvidia-a100-sxm-80gb", "nvidia-a100-sxm-40gb", "amd-mi300x"]
         ),
         "training.tensor_parallel": st.sampled_from([1, 2, 3, 4, 8, 16]),
+        "serving.tensor_parallel": st.sampled_from([1, 2, 3, 8, 20]),
         "training.pipeline_parallel": st.sampled_from([1, 2, 4, 8, 33]),
         "training.context_parallel": st.sampled_from([1, 2, 4]),
         "training.virtual_pipeline_stages": st.sampled_from([1, 2, 4]),
@@ -55,8 +56,13 @@ def _scenario(values: dict) -> Scenario:
     )  # fmt: skip
 
 
+def _serving_rules_hold(s: Scenario) -> bool:
+    a, tp = s.model, s.serving.tensor_parallel
+    return not (a.num_attention_heads % tp or (a.num_kv_heads % tp and tp % a.num_kv_heads))
+
+
 def _rules_hold(s: Scenario) -> bool:
-    """The layout rules, written out independently of engine.layout."""
+    """The training layout rules, written out independently of engine.layout."""
     a, t = s.model, s.training
     tp, p, cp, v = t.tensor_parallel, t.pipeline_parallel, t.context_parallel, t.virtual_pipeline_stages
     group = tp * p * cp
@@ -84,6 +90,8 @@ def test_accepted_layouts_are_valid_and_rejected_ones_name_their_field(values):
     readout = evaluate(scenario)
     problems = readout.training_problems
     assert (not problems) == _rules_hold(scenario)
+    assert (not readout.serving_problems) == _serving_rules_hold(scenario)
+    assert all(p.field in LAYOUT_FIELDS and p.reason for p in readout.layout_problems)
     if problems:
         assert all(p.field in LAYOUT_FIELDS and p.reason for p in problems)
         assert readout.performance is None
