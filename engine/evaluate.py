@@ -3,6 +3,10 @@
 One pass, no search beyond two short bisections (the smallest cluster and the smallest
 tensor-parallel replica that fit), so a full evaluation stays far under a 16 ms frame
 (`benchmarks/bench_engine.py` measures it).
+
+Training time follows the layout: the layout is judged whole (`engine.layout`); a valid one gets
+the step-time model (`engine.performance`), whose MFU drives the economics unless `cluster.mfu`
+sets one; an invalid one gets `layout_problems` and no predicted numbers.
 """
 
 from __future__ import annotations
