@@ -44,11 +44,13 @@ Per step: m x T(slowest stage) + bubble + exposed data-parallel reduction + opti
 - Slowest stage: L/p layers plus the output head and loss on the last (Megatron's uniform split).
 - Bubble of 1F1B, interleaved with v virtual stages: (p - 1) / v x T(mean stage) (Narayanan et al.
   2021 Sec. 2.2.2), the bubble fraction (p - 1) / (v m).
-- Data parallelism: reduce-scatter + all-gather of the bf16 gradients (all-reduce volume; ZeRO-3
-  1.5 x for the weight gathers, Rajbhandari et al. 2020 Sec. 7.2), hierarchical (a node's DP ranks
-  share its NICs), alpha-beta with a ring inside a node and the cheaper of a ring or a tree
-  (2 log2 n latency steps, NCCL's double binary tree) across nodes; overlapped with the last
-  micro-batch's backward (Li et al. 2020, PyTorch DDP), only the excess exposed.
+- Data parallelism: reduce-scatter + all-gather of the bf16 gradients (all-reduce volume),
+  hierarchical (a node's DP ranks share its NICs), alpha-beta with a ring inside a node and the
+  cheaper of a ring or a tree (2 log2 n latency steps, NCCL's double binary tree) across nodes.
+  ZeRO 0/1: once per step, overlapped with the last micro-batch's backward (Li et al. 2020,
+  PyTorch DDP); ZeRO-2: a reduce-scatter every micro-batch; ZeRO-3: weight gathers in every
+  forward and backward too (Rajbhandari et al. 2020 Sec. 7.2); only the excess over the pass each
+  overlaps is exposed.
 - Optimizer: Adam over the local shard, memory bound, 32 B per parameter.
 MFU = model FLOPs (3 x forward, `engine.flops`) x tokens/s / (accelerators x dense bf16 peak)
 (Chowdhery et al. 2022, PaLM App. B), fp8 runs included, as DeepSeek-V3 and Llama report them.
@@ -518,9 +520,25 @@ def step_time(
         NETWORK_LATENCY_S * _min(2 * (d - 1), 2 * _log2_ceil(d)),
         LINK_LATENCY_S * 2 * (d - 1),
     )
-    dp_total = _where(d > 1, ring + latency, 0.0) * _where(lay.zero_stage >= 3, 1.5, 1.0)
-    last_backward = per_stage["backward"]
-    dp_exposed = _max(dp_total - last_backward, 0.0)
+    allreduce = _where(d > 1, ring + latency, 0.0)  # reduce-scatter + all-gather of a step
+    half = allreduce / 2  # one reduce-scatter or one all-gather
+    backward_mb = per_stage["backward"]
+    forward_mb = per_stage["compute"] - backward_mb
+    zero = lay.zero_stage
+    # ZeRO 0/1: once per step, overlapped with the last micro-batch's backward (PyTorch DDP).
+    # ZeRO-2: the gradients are sharded, so every micro-batch reduce-scatters its own during its
+    # backward; the updated weights are gathered once, before the next forward. ZeRO-3 also
+    # gathers the weights in every forward and backward (Rajbhandari et al. 2020 Sec. 7.2: 1.5x
+    # the volume per pass), each overlapped with the pass it feeds, only the excess exposed.
+    dp_exposed = _where(
+        zero <= 1,
+        _max(allreduce - backward_mb, 0.0),
+        _where(
+            zero == 2,
+            m * _max(half - backward_mb, 0.0) + _max(half - forward_mb, 0.0),
+            m * (_max(half - forward_mb, 0.0) + _max(2 * half - backward_mb, 0.0)),
+        ),
+    )
     # --- optimizer over the local (ZeRO-sharded) parameters ---
     shard = (dense_params + expert_local) / _where(lay.zero_stage >= 1, d, 1)
     optimizer = OPTIMIZER_BYTES_PER_PARAM * shard / dev.hbm_bytes_s

@@ -248,3 +248,17 @@ def test_activation_memory_terms_for_todays_blocks():
     # context parallelism divides the tokens of a micro-batch by cp
     cp = activation_bytes(gqa, 4096, 1, t, 8, 64, True, "selective", context_parallel=2)
     assert cp.stage_bytes == pytest.approx(one.stage_bytes / 2)
+
+
+def test_zero_3_gathers_weights_every_pass_and_never_syncs_faster():
+    # a slow network makes the data-parallel traffic visible (Rajbhandari et al. 2020 Sec. 7.2)
+    base = Scenario().with_values(
+        {"cluster.count": 16, "cluster.per_node": 1, "cluster.inter_node_gbs": 1.0,
+         "training.global_batch_size": 256}
+    )  # fmt: skip
+    dp = {z: evaluate(base.with_value("training.zero_stage", z)).performance for z in (1, 2, 3)}
+    assert dp[3].data_parallel_s >= dp[2].data_parallel_s > 0
+    assert dp[3].data_parallel_s >= dp[1].data_parallel_s > 0
+    # ZeRO-3's weight gathers recur with every micro-batch: twice the micro-batches, more exposed
+    more = evaluate(base.with_values({"training.zero_stage": 3, "training.global_batch_size": 512}))
+    assert more.performance.data_parallel_s > dp[3].data_parallel_s
