@@ -115,7 +115,8 @@ def main() -> None:
         for plan, readout in zip(plans, loop(sc, plans)):
             assert not readout.layout_problems, readout.layout_problems
             assert abs(readout.performance.mfu - plan.mfu) <= 1e-9 * plan.mfu
-            assert abs(readout.training_memory.total_bytes - plan.memory_bytes) <= 1e-6 * plan.memory_bytes
+            memory = readout.training_memory.total_bytes
+            assert abs(memory - plan.memory_bytes) <= 1e-6 * plan.memory_bytes
         search = search_plans(sc, accelerator, top=10)
         assert search.candidates_evaluated == n
         vector = median_s(lambda: search_plans(sc, accelerator, top=10), VECTOR_REPEATS)

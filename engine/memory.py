@@ -204,7 +204,8 @@ def _training_state_bytes(
     weights = w * psi / (dp if zero_stage >= 3 else 1)
     grads = g * psi / (dp if zero_stage >= 2 else 1)
     optim = (master + states) * psi / (dp if zero_stage >= 1 else 1)
-    return TrainingStateMemory(weights, grads, optim, weights + grads + optim, w + g + master + states)
+    total = weights + grads + optim
+    return TrainingStateMemory(weights, grads, optim, total, w + g + master + states)
 
 
 def _mlp_stored_per_token(arch: Architecture, moe_layer: bool) -> float:

@@ -355,7 +355,8 @@ def _link(dev: DeviceRates, crosses_nodes: Any) -> tuple[Any, Any]:
 
 def _layer(sh: _Shapes, dev: DeviceRates, lay: Layout, moe: bool) -> dict[str, Any]:
     """Forward + backward seconds of one layer for one micro-batch on one rank, by part."""
-    t, cp, b, s = lay.tensor_parallel, lay.context_parallel, lay.micro_batch_size, lay.sequence_length
+    t, cp = lay.tensor_parallel, lay.context_parallel
+    b, s = lay.micro_batch_size, lay.sequence_length
     e = lay.expert_parallel
     full = lay.recompute == 2
     selective = lay.recompute == 1
@@ -496,7 +497,8 @@ def step_time(
     per_stage = {k: val / p for k, val in parts.items()}  # mean stage: L/p layers
     # output head and vocab-parallel cross entropy on the last stage (fwd + bwd, bf16, fp32 loss)
     tokens = b * s / cp
-    head = 3 * gemm_time(dev, tokens, sh.vocab / t, sh.h) + 20 * tokens * sh.vocab / t / dev.hbm_bytes_s
+    head = 3 * gemm_time(dev, tokens, sh.vocab / t, sh.h)
+    head = head + 20 * tokens * sh.vocab / t / dev.hbm_bytes_s
     # pipeline point-to-point per micro-batch: 2 sends per virtual stage boundary
     pp_bw, pp_lat = _link(dev, t * cp * p > lay.per_node)
     msg = 2.0 * tokens * sh.h / t

@@ -105,7 +105,8 @@ class Plan:
     @property
     def label(self) -> str:
         t, p, d = self.tensor_parallel, self.pipeline_parallel, self.data_parallel
-        parts = [f"TP {t}", f"PP {p}" + (f"/v{self.virtual_stages}" if self.virtual_stages > 1 else "")]
+        v = f"/v{self.virtual_stages}" if self.virtual_stages > 1 else ""
+        parts = [f"TP {t}", f"PP {p}{v}"]
         if self.context_parallel > 1:
             parts.append(f"CP {self.context_parallel}")
         parts.append(f"DP {d}")
@@ -158,7 +159,8 @@ def why_faster(best: Plan, current: Plan) -> str:
     if best.same_layout(current):
         return "the current layout is the fastest"
     ratio = best.tokens_per_s / current.tokens_per_s
-    tokens_b, tokens_c = best.tokens_per_s * best.step_time_s, current.tokens_per_s * current.step_time_s
+    tokens_b = best.tokens_per_s * best.step_time_s
+    tokens_c = current.tokens_per_s * current.step_time_s
     parts = (
         ("pipeline bubble", best.bubble_s, current.bubble_s),
         ("tensor-parallel communication", best.tp_comm_s, current.tp_comm_s),
@@ -404,7 +406,10 @@ def _score(scenario: Scenario, accelerator: Any, g: CandidateGrid, memory, m) ->
     arch, train, cluster = scenario.model, scenario.training, scenario.cluster
     params = count_parameters(arch)
     rates = device_rates(accelerator, cluster.inter_node_gbs)
-    modes = [flops_per_token(arch, params, train.sequence_length, mode) for mode in RECOMPUTE_MODES]  # type: ignore[arg-type]
+    modes = [
+        flops_per_token(arch, params, train.sequence_length, mode)  # type: ignore[arg-type]
+        for mode in RECOMPUTE_MODES
+    ]
     model = modes[0].training
     hw_over_model = np.array([f.training_hardware / f.training for f in modes])[g.recompute]
     layout = Layout(

@@ -484,7 +484,9 @@ def current_layout_line(search: PlanSearch) -> str:
     current = search.current
     if current is None:
         return search.current_note or "current layout: not scored"
-    rank = f"rank {search.current_rank:,} of {search.feasible:,}" if search.current_rank else "unranked"
+    rank = "unranked"
+    if search.current_rank:
+        rank = f"rank {search.current_rank:,} of {search.feasible:,}"
     head = (
         f"current layout {current.label}, ZeRO-{current.zero_stage}, micro-batch "
         f"{current.micro_batch_size}, recompute {current.recompute}: {rank}, "

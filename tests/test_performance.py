@@ -64,7 +64,8 @@ def _serving_rules_hold(s: Scenario) -> bool:
 def _rules_hold(s: Scenario) -> bool:
     """The training layout rules, written out independently of engine.layout."""
     a, t = s.model, s.training
-    tp, p, cp, v = t.tensor_parallel, t.pipeline_parallel, t.context_parallel, t.virtual_pipeline_stages
+    tp, p = t.tensor_parallel, t.pipeline_parallel
+    cp, v = t.context_parallel, t.virtual_pipeline_stages
     group = tp * p * cp
     if a.num_attention_heads % tp or (a.num_kv_heads % tp and tp % a.num_kv_heads):
         return False
@@ -202,7 +203,8 @@ def test_a_gemm_at_the_benchmark_shape_runs_at_the_benchmark_efficiency():
         m, n, k = acc.gemm_efficiency_shape
         peak = acc.bf16_tflops * 1e12
         # the roofline is anchored on the published benchmark (Bekman's MAMF table)
-        assert gemm_time(rates, m, n, k) == pytest.approx(2 * m * n * k / (peak * acc.gemm_efficiency))
+        expected = 2 * m * n * k / (peak * acc.gemm_efficiency)
+        assert gemm_time(rates, m, n, k) == pytest.approx(expected)
         # the shape term: a narrow GEMM (h/t = 1,536 columns, 2,048 tokens) runs below it
         narrow = 2 * 2048 * 1536 * 12288 / gemm_time(rates, 2048, 1536, 12288) / peak
         assert narrow < acc.gemm_efficiency
@@ -222,7 +224,8 @@ def test_fp8_runs_the_gemms_faster_and_needs_fp8_tensor_cores():
     bf16 = evaluate(base).performance
     fp8 = evaluate(base.with_value("training.precision", "fp8"))
     assert fp8.performance.step_s < bf16.step_s
-    assert fp8.training_memory.states.weights_bytes > evaluate(base).training_memory.states.weights_bytes
+    weights = evaluate(base).training_memory.states.weights_bytes
+    assert fp8.training_memory.states.weights_bytes > weights
     a100 = evaluate(base.with_values({"training.precision": "fp8",
                                       "cluster.accelerator": "nvidia-a100-sxm-80gb"}))  # fmt: skip
     assert [p.field for p in a100.training_problems] == ["training.precision"]
