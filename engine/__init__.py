@@ -16,7 +16,9 @@ from llmscope.engine.hardware import (
     load_catalog,
 )
 from llmscope.engine.hf_import import architecture_from_hf_config
+from llmscope.engine.layout import LayoutProblem, training_layout_problems
 from llmscope.engine.parameters import ParameterCounts, count_parameters
+from llmscope.engine.performance import StepTime, step_time
 from llmscope.engine.scenario import Cluster, ScalingSetup, Scenario, ServingSetup, TrainingSetup
 from llmscope.engine.serving import ServingEconomics, serving_economics
 from llmscope.engine.training import (
@@ -36,6 +38,7 @@ __all__ = [
     "CatalogLoad",
     "Cluster",
     "EngineInputError",
+    "LayoutProblem",
     "MemoryFit",
     "ParameterCounts",
     "Readout",
@@ -43,6 +46,7 @@ __all__ = [
     "Scenario",
     "ServingEconomics",
     "ServingSetup",
+    "StepTime",
     "TrainingEconomics",
     "TrainingSetup",
     "TrainingTargets",
@@ -55,7 +59,9 @@ __all__ = [
     "implied_mfu",
     "load_catalog",
     "serving_economics",
+    "step_time",
     "tokens_for_budget",
     "training_economics",
+    "training_layout_problems",
     "training_targets",
 ]

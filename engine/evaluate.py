@@ -3,6 +3,10 @@
 One pass, no search beyond two short bisections (the smallest cluster and the smallest
 tensor-parallel replica that fit), so a full evaluation stays far under a 16 ms frame
 (`benchmarks/bench_engine.py` measures it).
+
+Training time follows the layout: the layout is judged whole (`engine.layout`); a valid one gets
+the step-time model (`engine.performance`), whose MFU drives the economics unless `cluster.mfu`
+sets one; an invalid one gets `layout_problems` and no predicted numbers.
 """
 
 from __future__ import annotations
@@ -15,6 +19,13 @@ import numpy as np
 from llmscope.engine.architecture import Architecture
 from llmscope.engine.flops import FlopsPerToken, flops_per_token
 from llmscope.engine.hardware import Accelerator, Catalog, builtin_catalog
+from llmscope.engine.layout import (
+    LayoutProblem,
+    data_parallel_degree,
+    layout_notes,
+    serving_layout_problems,
+    training_layout_problems,
+)
 from llmscope.engine.memory import (
     GIB,
     ActivationMemory,
@@ -27,6 +38,7 @@ from llmscope.engine.memory import (
     weight_bytes,
 )
 from llmscope.engine.parameters import ParameterCounts, count_parameters
+from llmscope.engine.performance import RECOMPUTE_MODES, Layout, StepTime, device_rates, step_time
 from llmscope.engine.scaling import BudgetOptimum, ScalingAssessment, assess, budget_optima
 from llmscope.engine.scenario import Scenario
 from llmscope.engine.serving import (
@@ -45,6 +57,7 @@ from llmscope.engine.training import (
     MAX_SEARCH_ACCELERATORS,
     TrainingEconomics,
     TrainingTargets,
+    implied_mfu,
     smallest_data_parallel_that_fits,
     training_economics,
     training_targets,
@@ -100,8 +113,9 @@ class Readout:
     weights: WeightMemory  # at serving precision
     training_memory: TrainingMemoryReadout
     accelerator: Accelerator
-    training: TrainingEconomics
-    training_targets: TrainingTargets
+    # None when the training layout is invalid (`layout_problems` says why): no silent numbers
+    training: TrainingEconomics | None
+    training_targets: TrainingTargets | None
     serving: ServingEconomics
     serving_frontier: ServingFrontier  # TP x batch sweep and the cheapest point at the target
     scaling: ScalingAssessment
@@ -127,10 +141,26 @@ class Readout:
         )
         return flat
 
+    # The step-time model at the scenario's layout (engine.performance); None when invalid.
+    performance: StepTime | None = None
+    mfu_source: str = "predicted"  # "predicted" (from `performance`) or "set" (cluster.mfu)
+    layout_problems: tuple[LayoutProblem, ...] = ()  # training and serving rules broken
+    layout_notes: tuple[str, ...] = ()
+    # MFU a real run implies: model FLOPs / (training.reference_accelerator_hours x peak)
+    implied_mfu: float | None = None
+
+    @property
+    def training_problems(self) -> tuple[LayoutProblem, ...]:
+        return tuple(p for p in self.layout_problems if not p.field.startswith("serving."))
+
+    @property
+    def serving_problems(self) -> tuple[LayoutProblem, ...]:
+        return tuple(p for p in self.layout_problems if p.field.startswith("serving."))
+
     def to_flat_dict(self) -> dict[str, Any]:
         """Stable dotted keys for `--json` output (documented in README). Values are JSON numbers,
         strings or null (null: unknown, e.g. a cost without a price)."""
-        t, s, sc = self.training, self.serving, self.scaling
+        s, sc = self.serving, self.scaling
         return {
             "params.total": self.params.total,
             "params.active": self.params.active,
@@ -157,22 +187,7 @@ class Readout:
             "memory.training_total_bytes": self.training_memory.total_bytes,
             "accelerator.id": self.accelerator.id,
             "accelerator.memory_bytes": self.accelerator.memory_bytes,
-            "training.flops": t.flops,
-            "training.hardware_flops": t.hardware_flops,
-            "training.six_nd_flops": t.six_nd_flops,
-            "training.mfu": t.mfu,
-            "training.hfu": t.hfu,
-            "training.wall_clock_s": t.wall_clock_s,
-            "training.wall_clock_days": t.wall_clock_days,
-            "training.accelerator_hours": t.accelerator_hours,
-            "training.accelerator_years": t.accelerator_years,
-            "training.price_usd_per_hour": t.price_usd_per_hour,
-            "training.price_source": t.price_source,
-            "training.cost_usd": t.cost_usd,
-            "training.energy_mwh": t.energy_mwh,
-            "training.co2_tonnes": t.co2_tonnes,
-            "training.accelerators_for_deadline": self.training_targets.accelerators_for_deadline,
-            "training.tokens_for_budget": self.training_targets.tokens_for_budget,
+            **self._training_flat(),
             "serving.tensor_parallel": s.tensor_parallel,
             "serving.tensor_parallel_needed": s.tensor_parallel_needed,
             "serving.compute_dtype": s.compute_dtype,
@@ -194,6 +209,9 @@ class Readout:
             "serving.decode_step_s": s.decode_step_s,
             **self._best_at_target(),
             "serving.accelerators_for_target_load": s.accelerators_for_target_load,
+            "training.data_parallel": self.training_memory.data_parallel,
+            "layout.valid": not self.layout_problems,
+            "layout.problems": [str(p) for p in self.layout_problems] or None,
             "fit.training_status": self.training_fit.status,
             "fit.training_used_bytes": self.training_fit.used_bytes,
             "fit.training_min_accelerators": self.training_fit.min_accelerators,
@@ -210,6 +228,43 @@ class Readout:
             "scaling.loss_with_10x_compute": sc.loss_with_10x_compute,
             **self._budget_keys(),
         }
+
+    def _training_flat(self) -> dict[str, Any]:
+        """The training.* keys; null where the layout is invalid."""
+        t, targets, perf = self.training, self.training_targets, self.performance
+        keys: dict[str, Any] = {
+            "training.flops": None if t is None else t.flops,
+            "training.hardware_flops": None if t is None else t.hardware_flops,
+            "training.six_nd_flops": None if t is None else t.six_nd_flops,
+            "training.mfu": None if t is None else t.mfu,
+            "training.mfu_source": self.mfu_source,
+            "training.hfu": None if t is None else t.hfu,
+            "training.wall_clock_s": None if t is None else t.wall_clock_s,
+            "training.wall_clock_days": None if t is None else t.wall_clock_days,
+            "training.accelerator_hours": None if t is None else t.accelerator_hours,
+            "training.accelerator_years": None if t is None else t.accelerator_years,
+            "training.price_usd_per_hour": None if t is None else t.price_usd_per_hour,
+            "training.price_source": None if t is None else t.price_source,
+            "training.cost_usd": None if t is None else t.cost_usd,
+            "training.energy_mwh": None if t is None else t.energy_mwh,
+            "training.co2_tonnes": None if t is None else t.co2_tonnes,
+            "training.accelerators_for_deadline": None
+            if targets is None
+            else targets.accelerators_for_deadline,
+            "training.tokens_for_budget": None if targets is None else targets.tokens_for_budget,
+            "training.predicted_mfu": None if perf is None else float(perf.mfu),
+            "training.implied_mfu": self.implied_mfu,
+            "training.tokens_per_s": None if perf is None else float(perf.tokens_per_s),
+            "training.tokens_per_s_per_accelerator": None
+            if perf is None
+            else float(perf.tokens_per_s_per_accelerator),
+            "training.step_time_s": None if perf is None else float(perf.step_s),
+            "training.bubble_fraction": None if perf is None else float(perf.bubble_fraction),
+            "training.microbatches": None if perf is None else int(perf.microbatches),
+        }
+        for name, seconds in perf.parts() if perf is not None else ():
+            keys[f"training.step_s.{name.replace(' ', '_').replace('-', '_')}"] = float(seconds)
+        return keys
 
     def _budget_keys(self) -> dict[str, Any]:
         """The budget's optimum under the scenario's law (null without a budget) and, with a
@@ -233,12 +288,6 @@ def frontier_json(frontier: ServingFrontier) -> list[dict[str, Any]]:
     return [point.to_dict() for point in frontier.points]
 
 
-def data_parallel_degree(scenario: Scenario) -> int:
-    """Replicas: accelerators / (tensor x pipeline), at least 1."""
-    t = scenario.training
-    return max(1, scenario.cluster.count // (t.tensor_parallel * t.pipeline_parallel))
-
-
 def _training_memory(
     scenario: Scenario, arch: Architecture, params: ParameterCounts, data_parallel: int
 ) -> TrainingMemoryReadout:
@@ -254,6 +303,7 @@ def _training_memory(
         train.pipeline_parallel,
         expert_params=params.experts,
         expert_parallel=train.expert_parallel,
+        fp8_weight_copies=train.precision == "fp8",
     )
     microbatches = max(1, train.global_batch_size // (train.micro_batch_size * data_parallel))
     activations = activation_bytes(
@@ -266,6 +316,9 @@ def _training_memory(
         train.sequence_parallel,
         train.recompute,
         train.flash_attention,
+        context_parallel=train.context_parallel,
+        virtual_stages=train.virtual_pipeline_stages,
+        dropout=train.dropout,
     )
     overhead = train.framework_overhead_gib * GIB
     return TrainingMemoryReadout(
@@ -286,7 +339,7 @@ def _training_fit(
 ) -> MemoryFit:
     train = scenario.training
     # Expert data parallelism needs the data-parallel degree to be a multiple of e (Megatron-Core).
-    step = train.tensor_parallel * train.pipeline_parallel
+    step = train.tensor_parallel * train.pipeline_parallel * train.context_parallel
     e = train.expert_parallel if params.experts else 1
     limit = MAX_SEARCH_ACCELERATORS // (step * e)
 
@@ -383,29 +436,46 @@ def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Readout:
     )
 
     training_memory = _training_memory(scenario, arch, params, data_parallel_degree(scenario))
-    training = training_economics(
-        training_flops_per_token=flops.training,
-        hardware_flops_per_token=flops.training_hardware,
-        six_n_per_token=flops.six_n,
-        tokens=train.tokens,
-        accelerator_count=cluster.count,
-        peak_flops=accelerator.peak_flops("bf16"),
-        mfu=cluster.mfu,
-        tdp_w=accelerator.tdp_w,
-        pue=cluster.pue,
-        carbon_kg_per_kwh=cluster.carbon_kg_per_kwh,
-        price_usd_per_hour=price,
-        price_source=price_source,
+    problems = training_layout_problems(scenario, accelerator)
+    performance = None if problems else _performance(scenario, accelerator, params, flops)
+    mfu_source = "set" if cluster.mfu is not None else "predicted"
+    mfu = cluster.mfu if cluster.mfu is not None else (
+        None if performance is None else float(performance.mfu)
     )
-    targets = training_targets(
-        deadline_days=train.deadline_days,
-        budget_usd=train.budget_usd,
-        total_flops=training.flops,
-        training_flops_per_token=flops.training,
-        peak_flops=training.peak_flops_per_accelerator,
-        mfu=cluster.mfu,
-        price_usd_per_hour=price,
-    )
+    # A set MFU does not read the layout, so its economics stand even beside an invalid layout
+    # (which the readout still reports); a predicted one exists only for a valid layout.
+    training = targets = None
+    if mfu is not None:
+        training = training_economics(
+            training_flops_per_token=flops.training,
+            hardware_flops_per_token=flops.training_hardware,
+            six_n_per_token=flops.six_n,
+            tokens=train.tokens,
+            accelerator_count=cluster.count,
+            peak_flops=accelerator.peak_flops("bf16"),
+            mfu=mfu,
+            tdp_w=accelerator.tdp_w,
+            pue=cluster.pue,
+            carbon_kg_per_kwh=cluster.carbon_kg_per_kwh,
+            price_usd_per_hour=price,
+            price_source=price_source,
+        )
+        targets = training_targets(
+            deadline_days=train.deadline_days,
+            budget_usd=train.budget_usd,
+            total_flops=training.flops,
+            training_flops_per_token=flops.training,
+            peak_flops=training.peak_flops_per_accelerator,
+            mfu=mfu,
+            price_usd_per_hour=price,
+        )
+    implied = None
+    if train.reference_accelerator_hours is not None:
+        implied = implied_mfu(
+            flops.training * train.tokens,
+            train.reference_accelerator_hours,
+            accelerator.peak_flops("bf16"),
+        )
     serving_model = ServingModel(arch, params, serve, accelerator)
     serving = serving_economics(
         arch, params, serve, accelerator, price, price_source, model=serving_model
@@ -433,4 +503,49 @@ def evaluate(scenario: Scenario, catalog: Catalog | None = None) -> Readout:
             scenario, arch, weights.total_bytes, kv.serving_bytes, capacity, serving_model
         ),
         budget=budget,
+        performance=performance,
+        mfu_source=mfu_source,
+        layout_problems=problems + serving_layout_problems(scenario),
+        layout_notes=layout_notes(scenario),
+        implied_mfu=implied,
+    )
+
+
+def layout_of(scenario: Scenario) -> Layout:
+    """The scenario's training layout as the step-time model reads it (one layout, numbers)."""
+    train, cluster = scenario.training, scenario.cluster
+    return Layout(
+        tensor_parallel=train.tensor_parallel,
+        pipeline_parallel=train.pipeline_parallel,
+        data_parallel=data_parallel_degree(scenario),
+        context_parallel=train.context_parallel,
+        expert_parallel=train.expert_parallel if scenario.model.is_moe else 1,
+        virtual_stages=train.virtual_pipeline_stages,
+        micro_batch_size=train.micro_batch_size,
+        zero_stage=train.zero_stage,
+        recompute=RECOMPUTE_MODES.index(train.recompute),
+        sequence_length=train.sequence_length,
+        global_batch_size=train.global_batch_size,
+        per_node=cluster.accelerators_per_node,
+        sequence_parallel=train.sequence_parallel,
+        flash_attention=train.flash_attention,
+        fp8=train.precision == "fp8",
+        dropout=train.dropout,
+        overlap_tensor=train.overlap_tensor_communication,
+        overlap_expert=train.overlap_expert_communication,
+    )
+
+
+def _performance(
+    scenario: Scenario, accelerator: Accelerator, params: ParameterCounts, flops: FlopsPerToken
+) -> StepTime:
+    """The step-time model at the scenario's (valid) layout."""
+    rates = device_rates(accelerator, scenario.cluster.inter_node_gbs)
+    return step_time(
+        scenario.model,
+        params,
+        rates,
+        layout_of(scenario),
+        flops.training,
+        flops.training_hardware / flops.training,
     )

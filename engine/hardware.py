@@ -122,6 +122,28 @@ class Accelerator(BaseModel):
         None, pattern=r"^\d{4}(-(0[1-9]|1[0-2]))?$", description="When the price held: YYYY-MM."
     )
     price_source: str | None = Field(None, description="Where the price comes from.")
+    gemm_efficiency: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="Achievable fraction of the dense bf16 peak on large GEMMs, sustained, from a "
+        "public GEMM benchmark (training performance model); None uses a generic 0.70.",
+    )
+    gemm_efficiency_shape: tuple[int, int, int] | None = Field(
+        None, description="The (M, N, K) GEMM at which gemm_efficiency was measured."
+    )
+    fp8_gemm_efficiency: float | None = Field(
+        None, gt=0, le=1, description="As gemm_efficiency, for fp8 GEMMs against the fp8 peak."
+    )
+    attention_forward_efficiency: float | None = Field(
+        None, gt=0, le=1, description="Flash attention forward, achieved / dense bf16 peak."
+    )
+    attention_backward_efficiency: float | None = Field(
+        None, gt=0, le=1, description="Flash attention backward, achieved / dense bf16 peak."
+    )
+    efficiency_source: str | None = Field(
+        None, description="Where the GEMM and attention efficiencies come from."
+    )
     source: _Text = Field(description="Datasheet (name or URL) the figures come from.")
     notes: str = Field("", description="What a reader of the figures should know.")
     uncertain: tuple[str, ...] = Field(

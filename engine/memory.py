@@ -13,14 +13,14 @@ Sources:
   state. Tensor and pipeline parallelism divide the model states by t * p (Megatron-LM; Narayanan
   et al. 2021).
 - Activations per layer: Korthikanti et al. 2022, "Reducing Activation Recomputation in Large
-  Transformer Models", Sec. 4, eqs. 1-5: s*b*h*(34 + 5*a*s/h) bytes with 16-bit activations,
-  (10 + 24/t + 5as/(ht)) with tensor parallelism, /t overall with sequence parallelism, the 5as/h
-  score term gone under selective recompute (or with FlashAttention, which never stores the s x s
-  scores: Dao et al. 2022), and 2sbh per layer under full recompute. Their 34 = 11 (attention)
-  + 19 (a 4h plain MLP) + 4 (norms); for other MLP widths and gated MLPs we count the MLP's stored
-  tensors the same way (3sbh + 4sbI plain, 3sbh + 8sbI gated; routed experts times k). The 1F1B
-  pipeline's first stage holds min(p, microbatches) microbatches of its L/p layers (Sec. 4.3); the
-  fp32 logits for the loss add 4*s*b*V/t bytes.
+  Transformer Models", Sec. 4, eqs. 1-5 (s*b*h*(34 + 5*a*s/h) bytes for GPT-3's layer), re-derived
+  tensor by tensor for today's blocks in `activation_bytes_per_token_layer`: K and V at kv-head
+  width (GQA), the tensors a SwiGLU MLP keeps, dropout masks only with dropout, flash attention's
+  log-sum-exp instead of the s x s scores, selective and full recompute. The first pipeline stage
+  holds p micro-batches (1F1B) or p + (p - 1) / v (interleaved; `microbatches_in_flight`) of its
+  L/p layers; context parallelism divides the tokens by cp; the fp32 logits add 4*s*b*V/(t cp).
+- FP8 training keeps an fp8 copy of each weight and its transpose beside the bf16 weights
+  (Transformer Engine: Hopper's fp8 GEMMs need both layouts), 2 bytes per parameter.
 """
 
 from __future__ import annotations
@@ -136,6 +136,7 @@ def training_state_bytes(
     pipeline_parallel: int = 1,
     expert_params: int = 0,
     expert_parallel: int = 1,
+    fp8_weight_copies: bool = False,
 ) -> TrainingStateMemory:
     """Weights, gradients and optimizer state on one accelerator (ZeRO, Rajbhandari et al. 2020).
 
@@ -145,6 +146,40 @@ def training_state_bytes(
     parallel"; DeepSeek-V3 technical report Sec. 3.2: EP 64 inside DP on 2048 H800s). Experts are
     tensor- and pipeline-split like the rest of the layer.
     """
+    states = _training_state_bytes(
+        n_params, optimizer, master_weights, zero_stage, data_parallel, tensor_parallel,
+        pipeline_parallel, expert_params, expert_parallel,
+    )  # fmt: skip
+    if not fp8_weight_copies:
+        return states
+    # fp8 weight and its transpose, per local (t x p, experts x e) parameter, never ZeRO-sharded
+    e = expert_parallel if expert_params else 1
+    local = (n_params - expert_params) + expert_params / e
+    copies = FP8_WEIGHT_COPY_BYTES * local / (tensor_parallel * pipeline_parallel)
+    return TrainingStateMemory(
+        states.weights_bytes + copies,
+        states.gradients_bytes,
+        states.optimizer_bytes,
+        states.total_bytes + copies,
+        states.bytes_per_param_unsharded,
+    )
+
+
+# Transformer Engine keeps an fp8 weight and its transpose for fp8 training (module docstring).
+FP8_WEIGHT_COPY_BYTES = 2
+
+
+def _training_state_bytes(
+    n_params: int,
+    optimizer: str,
+    master_weights: bool,
+    zero_stage: int,
+    data_parallel: int,
+    tensor_parallel: int,
+    pipeline_parallel: int,
+    expert_params: int,
+    expert_parallel: int,
+) -> TrainingStateMemory:
     w, g, master, states = _OPTIMIZER_BYTES[optimizer]
     if not master_weights:
         master = 0
@@ -169,18 +204,74 @@ def training_state_bytes(
     weights = w * psi / (dp if zero_stage >= 3 else 1)
     grads = g * psi / (dp if zero_stage >= 2 else 1)
     optim = (master + states) * psi / (dp if zero_stage >= 1 else 1)
-    return TrainingStateMemory(weights, grads, optim, weights + grads + optim, w + g + master + states)
+    total = weights + grads + optim
+    return TrainingStateMemory(weights, grads, optim, total, w + g + master + states)
 
 
-def _mlp_activation_coefficient(arch: Architecture, moe_layer: bool) -> float:
-    """Stored MLP tensors per layer in units of s*b*h bytes (Korthikanti et al. 2022 accounting)."""
-    h = arch.hidden_size
+def _mlp_stored_per_token(arch: Architecture, moe_layer: bool) -> float:
+    """Bytes per token the MLP keeps for its backward, beyond its input (tensor-parallel part).
+
+    Plain MLP: the first GEMM's output (bias-GeLU input) and the GeLU output, 2I + 2I bytes
+    (Korthikanti et al. 2022: 16sbh for I = 4h). Gated (SwiGLU): the fused gate|up output and the
+    down projection's input, 4I + 2I (Megatron's fused bias_swiglu keeps its input and output).
+    Routed experts (gated) count the k experts a token visits, plus the shared experts."""
     if moe_layer:
         inner = arch.experts_per_token * arch.expert_intermediate_size
         inner += arch.num_shared_experts * arch.shared_expert_intermediate_size
-        return 3 + 8 * inner / h  # routed experts are gated
-    per_inner = 8 if arch.mlp == "gated" else 4
-    return 3 + per_inner * arch.intermediate_size / h
+        return 6 * inner
+    return (6 if arch.mlp == "gated" else 4) * arch.intermediate_size
+
+
+def activation_bytes_per_token_layer(
+    arch: Architecture,
+    sequence_length: int,
+    tensor_parallel: int = 1,
+    sequence_parallel: bool = False,
+    recompute: str = "none",
+    flash_attention: bool = True,
+    dropout: bool = False,
+) -> float:
+    """Activation bytes one token leaves per layer on one rank, bf16 (Korthikanti et al. 2022
+    Sec. 4, re-derived for today's blocks).
+
+    Replicated over the tensor-parallel ranks unless sequence parallel: the two norm inputs (4h),
+    the QKV and MLP GEMM inputs (2h + 2h), and with dropout its two 1-byte masks (2h).
+    Split by t: Q (2 a d), K and V at kv-head width (4 kv d; GQA, Ainslie et al. 2023; with t
+    above the kv heads every rank keeps one replica), the attention output that the output
+    projection keeps (2 a d), the MLP's tensors (`_mlp_stored_per_token`), and either the s x s
+    scores (softmax output, and with dropout its mask and output: 5 a s, else 2 a s) or, with flash
+    attention, its fp32 log-sum-exp (4 a); selective recompute (Korthikanti Sec. 5) drops both.
+    With GPT-3's layer (MHA, 4h plain MLP, dropout) this is Korthikanti's 34 h + 5 a s (eq. 1).
+    Full recompute keeps the layer input only, 2h (/t with sequence parallelism)."""
+    h, t, s = arch.hidden_size, tensor_parallel, sequence_length
+    if recompute == "full":
+        return 2 * h / (t if sequence_parallel else 1)
+    a = arch.num_attention_heads
+    if arch.attention == "mla":
+        qk = a * (arch.qk_nope_head_dim + arch.qk_rope_head_dim)
+        v = a * arch.v_head_dim
+        attention = 2 * qk + 2 * qk + 2 * v + 2 * v
+    else:
+        d = arch.head_dim_effective
+        attention = 2 * a * d + 4 * max(arch.num_kv_heads, t) * d + 2 * a * d
+    if recompute == "none":
+        attention += 4 * a if flash_attention else (5 if dropout else 2) * a * s
+    n_moe = arch.num_moe_layers
+    dense = arch.num_layers - n_moe
+    mlp = (
+        dense * _mlp_stored_per_token(arch, False) + n_moe * _mlp_stored_per_token(arch, True)
+    ) / arch.num_layers
+    replicated = 8 * h + (2 * h if dropout else 0)
+    return (replicated / t if sequence_parallel else replicated) + (attention + mlp) / t
+
+
+def microbatches_in_flight(pipeline_parallel: int, microbatches: int, virtual_stages: int = 1):
+    """Micro-batches whose activations the first pipeline stage holds at the peak: p under 1F1B,
+    p + (p - 1) / v interleaved (Narayanan et al. 2021 Sec. 2.2.2; Korthikanti et al. 2022
+    Sec. 4.3: 1 + (p - 1) / (p v) times the 1F1B figure), never more than the micro-batches."""
+    p, v = pipeline_parallel, virtual_stages
+    held = p if v <= 1 else p + (p - 1) / v
+    return min(held, max(1, microbatches))
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,31 +288,27 @@ def activation_bytes(
     micro_batch_size: int,
     tensor_parallel: int = 1,
     pipeline_parallel: int = 1,
-    microbatches_in_flight: int = 1,
+    microbatches_in_flight_: int = 1,
     sequence_parallel: bool = False,
     recompute: str = "none",
     flash_attention: bool = True,
+    *,
+    context_parallel: int = 1,
+    virtual_stages: int = 1,
+    dropout: bool = False,
 ) -> ActivationMemory:
-    """Activation memory on the busiest accelerator (Korthikanti et al. 2022, Sec. 4)."""
-    s, b, h = sequence_length, micro_batch_size, arch.hidden_size
-    a, t = arch.num_attention_heads, tensor_parallel
-    sbh = s * b * h
-    if recompute == "full":
-        per_layer = 2 * sbh / (t if sequence_parallel else 1)
-    else:
-        n_moe = arch.num_moe_layers
-        dense = arch.num_layers - n_moe
-        mlp = (
-            dense * _mlp_activation_coefficient(arch, False)
-            + n_moe * _mlp_activation_coefficient(arch, True)
-        ) / arch.num_layers
-        linear = 11 + 4 + mlp  # attention 11, norms 4, MLP (19 for a 4h plain MLP): total 34
-        replicated = 0 if sequence_parallel else 10  # norm, attention and MLP inputs, dropout masks
-        per_layer = sbh * (replicated + (linear - replicated) / t)
-        if recompute == "none" and not flash_attention:
-            per_layer += 5 * a * s * s * b / t
+    """Activation memory on the busiest accelerator: the first stage's L/p layers of the
+    micro-batches in flight (`microbatches_in_flight`, from the micro-batches per replica), each
+    of b s / cp tokens (context parallelism splits the sequence, Dubey et al. 2024 Sec. 3.3.2),
+    plus the fp32 logits of the loss, 4 s b V / (t cp)."""
+    tokens = sequence_length * micro_batch_size / context_parallel
+    per_token = activation_bytes_per_token_layer(
+        arch, sequence_length, tensor_parallel, sequence_parallel, recompute, flash_attention,
+        dropout,
+    )  # fmt: skip
+    per_layer = per_token * tokens
     layers_per_stage = arch.num_layers / pipeline_parallel
-    in_flight = min(pipeline_parallel, max(1, microbatches_in_flight))
-    stage = per_layer * layers_per_stage * in_flight
-    logits = 4 * s * b * arch.vocab_size / t
+    held = microbatches_in_flight(pipeline_parallel, microbatches_in_flight_, virtual_stages)
+    stage = per_layer * layers_per_stage * held
+    logits = 4 * tokens * arch.vocab_size / tensor_parallel
     return ActivationMemory(per_layer, stage, logits, stage + logits)

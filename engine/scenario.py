@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from llmscope.engine.architecture import Architecture
 from llmscope.engine.errors import EngineInputError, describe_validation_error
@@ -28,13 +28,13 @@ class Cluster(BaseModel):
     )
     count: int = Field(8, ge=1, le=10_000_000, description="Accelerators in the cluster.")
     per_node: int = Field(8, ge=1, le=1024, description="Accelerators per node (one NVLink domain).")
-    mfu: float = Field(
-        0.40,
+    mfu: float | None = Field(
+        None,
         gt=0,
         le=1,
-        description="Model FLOPs utilisation for training: achieved model FLOPs / dense peak. 0.40 "
-        "is typical of well-tuned dense bf16 training on Hopper (Llama 3 paper, Dubey et al. 2024, "
-        "Table 4: 38-43% BF16 MFU on 16k H100s).",
+        description="Model FLOPs utilisation for training (achieved model FLOPs / dense bf16 "
+        "peak). None (the default): predicted from the layout by the step-time model "
+        "(engine.performance); a number overrides the prediction and shows as 'set'.",
     )
     price_usd_per_hour: float | None = Field(
         None,
@@ -64,14 +64,12 @@ class Cluster(BaseModel):
         "NDR per GPU = 50 GB/s).",
     )
 
-    @model_validator(mode="after")
-    def _per_node_fits(self) -> Cluster:
-        if self.per_node > self.count and self.count > 1:
-            raise ValueError(
-                f"per_node ({self.per_node}) must be at most count ({self.count}) for a multi-"
-                "accelerator cluster"
-            )
-        return self
+    @property
+    def accelerators_per_node(self) -> int:
+        """Accelerators of one node that the cluster has: per_node, capped by the count (a
+        cluster of 2 has 2 per node whatever per_node says), so count and per_node may be edited
+        in any order."""
+        return min(self.per_node, self.count)
 
 
 class TrainingSetup(BaseModel):
@@ -103,13 +101,59 @@ class TrainingSetup(BaseModel):
     recompute: Literal["none", "selective", "full"] = Field(
         "selective", description="Activation recomputation: none, selective (attention) or full."
     )
-    flash_attention: bool = Field(True, description="Attention that never stores the s x s scores.")
+    context_parallel: int = Field(
+        1,
+        ge=1,
+        le=65536,
+        description="Context-parallel degree cp: each sequence split over cp ranks (Llama 3's "
+        "all-gather of K/V); data parallel = count / (t x p x cp).",
+    )
+    virtual_pipeline_stages: int = Field(
+        1,
+        ge=1,
+        le=1024,
+        description="Virtual pipeline stages v per rank (interleaved 1F1B, Narayanan et al. "
+        "2021): bubble (p - 1) / (v m), more point-to-point traffic.",
+    )
+    precision: Literal["bf16", "fp8"] = Field(
+        "bf16",
+        description="GEMM precision: bf16, or fp8 (GEMMs at the fp8 peak, the rest in bf16, fp8 "
+        "weight copies kept in memory).",
+    )
+    flash_attention: bool = Field(
+        True,
+        description="Flash attention (Dao et al. 2022): never stores the s x s scores and runs "
+        "the attention core at the accelerator's flash efficiency; off = the 2020-22 batched-GEMM "
+        "attention with its softmax traffic.",
+    )
+    dropout: bool = Field(
+        False,
+        description="Hidden and attention dropout (GPT-2/3-era Megatron: masks stored, more "
+        "element-wise traffic); today's LLMs train without it.",
+    )
+    overlap_tensor_communication: bool = Field(
+        False,
+        description="Tensor-parallel collectives overlapped with the GEMMs (Transformer Engine "
+        "userbuffers); off = exposed, as Megatron-LM 2021-22 ran them.",
+    )
+    overlap_expert_communication: bool = Field(
+        False,
+        description="Expert all-to-all overlapped with another micro-batch's compute (DeepSeek-V3 "
+        "DualPipe), at the cost of the SMs given to communication.",
+    )
     framework_overhead_gib: float = Field(
         2.0,
         ge=0,
         le=1024,
         description="Per-accelerator allowance for the CUDA context, communication buffers and "
         "allocator fragmentation (GiB); ~2 GiB is typical of PyTorch + NCCL on Hopper.",
+    )
+    reference_accelerator_hours: float | None = Field(
+        None,
+        gt=0,
+        le=1e13,
+        description="Accelerator-hours a real run of this scenario took (a preset's published "
+        "GPU-hours fill it): the readouts show the MFU they imply beside the predicted one.",
     )
     deadline_days: float | None = Field(
         None,

@@ -8,10 +8,10 @@ Sources and conventions:
   not "useful" work (Chowdhery et al. 2022, PaLM, Appendix B); the hardware FLOPs (with
   recomputation) are kept beside them and give the hardware FLOPs utilisation (HFU).
 - Wall clock = model FLOPs / (accelerators x dense peak x MFU) (PaLM Appendix B defines MFU as
-  achieved model FLOP/s over peak; we invert it). With a fixed MFU the accelerator-hours do not
-  depend on the count: more accelerators finish sooner for the same bill. Real runs lose some MFU
-  at scale (Llama 3 paper, Dubey et al. 2024, Table 4: 38-43% BF16 MFU, the lower figures on the
-  larger configurations); set a lower MFU for a larger cluster.
+  achieved model FLOP/s over peak; we invert it). The MFU is the step-time model's prediction for
+  the scenario's layout (`engine.performance`), which loses MFU at scale as real runs do (Llama 3
+  paper, Dubey et al. 2024, Table 4: 43% on 8k H100s, 41% on 16k), unless `cluster.mfu` sets one;
+  at a set MFU the accelerator-hours do not depend on the count.
 - Energy = accelerators x TDP x power fraction x wall clock x PUE. The default power fraction 1.0
   (average board power = TDP under training load) is the convention of the published accounts we
   check against: Luccioni et al. 2022 ("Estimating the Carbon Footprint of BLOOM") and

@@ -143,6 +143,18 @@ class _Reader:
         meta = self._meta(data.get("meta", {}))
         published = self._published(data.get("published", {}))
         scenario = self._scenario(data)
+        # A published run's accelerator-hours give the MFU it implies beside the predicted one
+        # (training.reference_accelerator_hours), unless the preset sets its own figure.
+        hours = published.get("training_gpu_hours")
+        training = data.get("training", {})
+        if (
+            isinstance(hours, (int, float))
+            and not isinstance(hours, bool)
+            and hours > 0
+            and isinstance(training, dict)
+            and "reference_accelerator_hours" not in training
+        ):
+            scenario = scenario.with_value("training.reference_accelerator_hours", float(hours))
         return meta, published, scenario
 
     def _table(self, value: Any, name: str) -> dict[str, Any]:

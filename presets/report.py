@@ -63,7 +63,7 @@ def format_value(key: str, value: Any) -> str:
         return format_usd(value)
     if leaf.endswith("_per_s") or "_per_s_" in leaf:
         return f"{format_count(value)}/s"
-    if leaf.endswith("_s") or "_s_per_" in leaf:
+    if leaf.endswith("_s") or "_s_per_" in leaf or ".step_s." in key:
         return format_seconds(value)
     for suffix, unit in _PLAIN_UNITS:
         if leaf.endswith(suffix):
@@ -435,6 +435,8 @@ def render_diff(
 PLAN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("TP", "tensor parallel"),
     ("PP", "pipeline parallel"),
+    ("v", "virtual pipeline stages (interleaved 1F1B)"),
+    ("CP", "context parallel"),
     ("DP", "data parallel"),
     ("EP", "expert parallel"),
     ("ZeRO", "ZeRO stage"),
@@ -460,6 +462,8 @@ def plan_row(plan: Plan) -> tuple[str, ...]:
     return (
         str(plan.tensor_parallel),
         str(plan.pipeline_parallel),
+        str(plan.virtual_stages),
+        str(plan.context_parallel),
         str(plan.data_parallel),
         str(plan.expert_parallel),
         str(plan.zero_stage),
@@ -486,6 +490,23 @@ def format_plan_table(search: PlanSearch) -> str:
     return "\n".join(lines)
 
 
+def current_layout_line(search: PlanSearch) -> str:
+    """Where the scenario's own layout stands: its rank among the plans, and what makes the best
+    faster (or why it has no rank)."""
+    current = search.current
+    if current is None:
+        return search.current_note or "current layout: not scored"
+    rank = "unranked"
+    if search.current_rank:
+        rank = f"rank {search.current_rank:,} of {search.feasible:,}"
+    head = (
+        f"current layout {current.label}, ZeRO-{current.zero_stage}, micro-batch "
+        f"{current.micro_batch_size}, recompute {current.recompute}: {rank}, "
+        f"{_tokens(current.tokens_per_s)} tokens/s, MFU {current.mfu:.0%}"
+    )
+    return f"{head}; {search.current_note}" if search.current_note else head
+
+
 def plan_search_to_json(scenario: Scenario, search: PlanSearch) -> dict[str, Any]:
     """The stable `--json` document: the search totals and each plan with its updates."""
     return {
@@ -497,5 +518,15 @@ def plan_search_to_json(scenario: Scenario, search: PlanSearch) -> dict[str, Any
         "feasible": search.feasible,
         "smallest_fitting_count": search.smallest_fitting_count,
         "message": search.message,
+        "pinned": list(search.pinned),
         "plans": [dict(asdict(p), label=p.label, updates=plan_updates(p)) for p in search.plans],
+        "current": None
+        if search.current is None
+        else dict(
+            asdict(search.current),
+            label=search.current.label,
+            updates=plan_updates(search.current),
+            rank=search.current_rank,
+        ),
+        "current_note": search.current_note,
     }

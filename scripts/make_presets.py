@@ -131,7 +131,15 @@ PRESETS: dict[str, dict] = {
             "training.tokens": 300e9,
             "training.sequence_length": 2048,
             "cluster.accelerator": "nvidia-v100-sxm2",
+            # Trained in 2020 (Brown et al. 2020), before FlashAttention (Dao et al., May 2022;
+            # in Megatron-LM from 2023), with the GPT-2/Megatron layer's dropout (0.1); the
+            # Megatron-LM 2021-22 runs of this architecture ran the same way.
+            "training.flash_attention": False,
+            "training.dropout": True,
         },
+        description_note="Trained in 2020 (Brown et al. 2020), before FlashAttention (Dao et "
+        "al. 2022; in Megatron-LM from 2023): flash_attention = false, with the GPT-2/Megatron "
+        "layer's dropout.",
     ),
     "llama2-7b": dict(
         ref="llama-2-7b",
@@ -223,6 +231,9 @@ PRESETS: dict[str, dict] = {
             "training.tensor_parallel": 8,
             "training.pipeline_parallel": 16,
             "training.global_batch_size": 2048,
+            # Meta's interleaved 1F1B (Dubey et al. 2024 Sec. 3.3.2); v is not published: 4, about
+            # 2 layers per virtual stage, the middle of what 126 layers on 16 stages allow.
+            "training.virtual_pipeline_stages": 4,
         },
     ),
     "mistral-7b": dict(
@@ -321,6 +332,9 @@ PRESETS: dict[str, dict] = {
             "training.pipeline_parallel": 16,
             "training.expert_parallel": 64,
             "training.global_batch_size": 15360,
+            # DeepSeek-V3 report Sec. 3.2-3.3: FP8 training, DualPipe overlapping the all-to-all
+            "training.precision": "fp8",
+            "training.overlap_expert_communication": True,
         },
     ),
     "gemma2-9b": dict(
@@ -340,6 +354,8 @@ PRESETS: dict[str, dict] = {
             "cluster.accelerator": "google-tpu-v4",
             "cluster.count": 4096,
             "cluster.per_node": 4,
+            # Gemma 2 paper Table 3: 1,024-way data replication, 4-way model sharding
+            "training.tensor_parallel": 4,
         },
     ),
     "gemma2-27b": dict(
@@ -363,6 +379,10 @@ PRESETS: dict[str, dict] = {
             "cluster.accelerator": "google-tpu-v5p",
             "cluster.count": 6144,
             "cluster.per_node": 4,
+            # Gemma 2 paper Table 3: 768-way data replication, 8-way model sharding; the batch is
+            # not published: 2 sequences per replica
+            "training.tensor_parallel": 8,
+            "training.global_batch_size": 1536,
         },
     ),
 }
@@ -396,6 +416,7 @@ def build(name: str, spec: dict, models: dict[str, dict]) -> str:
         f"{spec['title']}: architecture from its Hugging Face config.json"
         + (" (" + ref["raw_config_fidelity"] + ")" if ref else "")
         + "; training figures where published."
+        + (" " + spec["description_note"] if spec.get("description_note") else "")
     )
     meta = {
         "name": name,
@@ -411,6 +432,10 @@ def build(name: str, spec: dict, models: dict[str, dict]) -> str:
     )
     text = header + scenario_to_toml(scenario, meta, published, full_sections=("model",))
     preset = preset_from_text(text, f"{name}.toml")
+    # loading fills training.reference_accelerator_hours from the published GPU-hours
+    hours = published.get("training_gpu_hours")
+    if hours:
+        scenario = scenario.with_value("training.reference_accelerator_hours", float(hours))
     assert preset.scenario == scenario, name
     return text
 

@@ -94,3 +94,14 @@ def colours_drawn(app: LlmscopeApp) -> set[str]:
                 if colour is not None and not colour.is_default:
                     found.add(colour.name)
     return found
+
+
+async def until(pilot, condition, timeout_s: float = 3.0) -> None:
+    """Pause until `condition()` holds: a focus change lands a frame or two after the key that
+    asked for it, later on a loaded machine. Fails with the condition unmet after timeout_s."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await pilot.pause(0.02)

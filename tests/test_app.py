@@ -25,6 +25,7 @@ from pilot import (  # noqa: F401 (hermetic is a fixture)
     show_tab_of,
     step,
     type_into,
+    until,
 )
 from textual import events
 from textual.widgets import DataTable, Input, OptionList, Static
@@ -226,6 +227,31 @@ async def test_groups_the_engine_ignores_for_this_model_say_so():
         await step(pilot, "plus")
         assert app.scenario.model.attention == "mla"
         assert not editor.note_of(mla) and "not used" in editor.note_of(moe)
+
+
+async def test_an_invalid_layout_is_accepted_marked_on_its_field_and_edits_stay_order_free():
+    """The layout rules judge the whole scenario (engine.layout): an edit that breaks one is
+    accepted, its field shows the reason and the readouts no numbers for training, until a later
+    edit, of any field, makes the layout valid again."""
+    app = LlmscopeApp()
+    async with app.run_test(size=WIDE) as pilot:
+        await type_into(pilot, app, "training.tensor_parallel", "3")
+        await pilot.pause()
+        assert app.scenario.training.tensor_parallel == 3
+        assert is_invalid(app, "training.tensor_parallel")
+        assert "invalid layout: 3 must divide the 32 attention heads" in error_text(
+            app, "training.tensor_parallel"
+        )
+        assert app.readout.training is None and app.readout.performance is None
+        training = str(app.query_one("#training").render())
+        assert "invalid layout: training.tensor_parallel" in training
+        # fixed by another field: 48 heads (and 48 kv heads) are divisible by 3
+        assert app.apply_updates({"model.num_attention_heads": 48, "model.num_kv_heads": 48,
+                                  "model.hidden_size": 6144, "cluster.count": 9,
+                                  "training.global_batch_size": 9}) is None  # fmt: skip
+        await pilot.pause()
+        assert not is_invalid(app, "training.tensor_parallel")
+        assert app.readout.performance is not None
 
 
 async def test_an_invalid_entry_is_marked_with_its_reason_and_changes_nothing():
@@ -490,22 +516,22 @@ async def test_brackets_shown_in_the_footer_walk_the_builder_tabs_from_anywhere(
     app = LlmscopeApp()
     async with app.run_test(size=NARROW) as pilot:
         await pilot.pause()
-        assert "[ ] tab" in screen_text(app).splitlines()[-1]  # the footer names them
+        assert "[] tab" in screen_text(app).splitlines()[-1]  # the footer names them
         builder = app.query_one("#builder")
         visits = []
         for key in ("right_square_bracket",) * 3 + ("left_square_bracket",):
             await pilot.press(key)
-            await pilot.pause()
+            # the keys that follow act in the tab
+            await until(pilot, lambda: app.focused is not None and builder in app.focused.ancestors)
             visits.append(builder.active)
-            assert builder in app.focused.ancestors  # the keys that follow act in the tab
         assert visits == ["tab-hardware", "tab-run", "tab-model", "tab-run"]
         assert app.scenario == Scenario()  # nothing was typed into a field on the way
         # From the hardware filter too, where other characters are typed; and from another view
         # (at 80x24 the builder comes to the front).
         await pilot.press("left_square_bracket")
-        await pilot.pause()
         box = app.query_one("#hardware-filter", Input)
-        assert builder.active == "tab-hardware" and app.focused is box
+        await until(pilot, lambda: app.focused is box)
+        assert builder.active == "tab-hardware"
         await pilot.press("right_square_bracket")
         await pilot.pause()
         assert builder.active == "tab-run" and box.value == ""
@@ -750,6 +776,20 @@ async def test_f8_plans_and_enter_applies_a_layout_that_fits():
         assert layout != (1, 1, 1, 1)
         assert t.tensor_parallel * t.pipeline_parallel <= app.scenario.cluster.count
         assert app.readout.training_fit.status in {"fits", "tight"}
+        # the readouts show the MFU the plan showed: one step-time model for both
+        assert app.readout.training.mfu == pytest.approx(plans[0].mfu, rel=1e-12)
+        assert app.readout.mfu_source == "predicted"
+
+
+async def test_f8_pins_the_layout_settings_edited_in_the_app():
+    app = LlmscopeApp(seventy_b())
+    async with app.run_test(size=WIDE) as pilot:
+        assert app.apply_updates({"training.tensor_parallel": 8}) is None
+        await step(pilot, "f8")
+        search = app.screen.search
+        assert "training.tensor_parallel" in search.pinned
+        assert {plan.tensor_parallel for plan in search.plans} == {8}
+        await step(pilot, "escape")
 
 
 async def test_ctrl_o_lists_the_bundled_presets_and_opens_one():

@@ -64,6 +64,67 @@ def test_show_json_has_the_readout_keys(capsys):
     assert doc["preset"]["published"]["params_total"] == 70_000_000_000
 
 
+def test_show_json_has_the_predicted_training_performance(capsys):
+    status, out, err = run(capsys, "show", "llama3.1-405b", "--json")
+    assert status == 0 and err == ""
+    doc = json.loads(out)
+    for key in (
+        "training.tokens_per_s", "training.tokens_per_s_per_accelerator", "training.step_time_s",
+        "training.bubble_fraction", "training.step_s.compute", "training.step_s.pipeline_bubble",
+        "training.step_s.tensor_parallel", "training.step_s.data_parallel",
+    ):  # fmt: skip
+        assert doc[key] > 0, key
+    assert doc["training.mfu_source"] == "predicted"
+    assert 0.36 <= doc["training.mfu"] <= 0.46
+    assert doc["training.tokens_per_s"] == pytest.approx(
+        doc["training.tokens_per_s_per_accelerator"] * 16384
+    )
+    parts = sum(v for k, v in doc.items() if k.startswith("training.step_s."))
+    assert parts == pytest.approx(doc["training.step_time_s"])
+    status, out, err = run(capsys, "show", "llama3.1-405b", "--json", "--set", "cluster.mfu=0.3")
+    doc = json.loads(out)
+    assert doc["training.mfu"] == 0.3 and doc["training.mfu_source"] == "set"
+
+
+@pytest.mark.parametrize(
+    ("setting", "fragment"),
+    [
+        ("serving.tensor_parallel=20", "serving.tensor_parallel: 20 must divide the 32"),
+        ("training.tensor_parallel=20", "training.tensor_parallel: 20 must divide the 32"),
+        ("training.pipeline_parallel=33", "training.pipeline_parallel: 33 stages for 32 layers"),
+    ],
+)
+def test_show_an_invalid_layout_exits_2_with_the_field_and_reason(capsys, setting, fragment):
+    status, out, err = run(capsys, "show", "llama3.1-8b", "--json", "--set", setting)
+    assert_one_line_error(status, out, err, "invalid layout", fragment)
+    assert out == ""
+
+
+def test_diff_of_an_invalid_layout_exits_2_naming_the_side(capsys):
+    status, out, err = run(
+        capsys, "diff", "llama3.1-8b", "llama3.1-8b", "--set-b", "training.tensor_parallel=3"
+    )
+    assert_one_line_error(status, out, err, "B: invalid layout: training.tensor_parallel")
+
+
+def test_plan_pins_the_degrees_set_on_the_command_line(capsys):
+    status, out, err = run(
+        capsys, "plan", "llama3.1-405b", "--json", "--top", "20",
+        "--set", "training.tensor_parallel=8", "--set", "training.pipeline_parallel=16",
+    )  # fmt: skip
+    assert status == 0, err
+    doc = json.loads(out)
+    assert {(p["tensor_parallel"], p["pipeline_parallel"]) for p in doc["plans"]} == {(8, 16)}
+    assert doc["pinned"] == ["training.tensor_parallel", "training.pipeline_parallel"]
+    assert doc["current"]["rank"] >= 1 and doc["current"]["data_parallel"] == 128
+
+
+def test_count_below_per_node_is_accepted_in_any_order(capsys):
+    # per_node is capped by the count, so a small cluster needs no per_node edit first
+    status, out, err = run(capsys, "show", "llama3.1-70b", "--json", "--set", "cluster.count=2")
+    assert status == 0 and json.loads(out)["training.data_parallel"] == 2
+
+
 def test_show_set_parses_values_with_the_field_type(capsys):
     status, out, _ = run(
         capsys,

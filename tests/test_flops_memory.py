@@ -139,16 +139,18 @@ def test_activation_memory_matches_korthikanti_worked_example():
     # Korthikanti et al. 2022 eqs. 1-5 for GPT-3 175B, s=2048, b=1, t=8 (memory_facts.json).
     fact = _facts()["korthikanti_activation_memory"]["worked_example"]["gpt3_175b"]
     gpt3 = _arch("gpt3-175b")
-    no_parallel = activation_bytes(gpt3, 2048, 1, flash_attention=False)
+    # their layer is GPT-3's with dropout (two 1-byte masks per token and the score dropout)
+    no_parallel = activation_bytes(gpt3, 2048, 1, flash_attention=False, dropout=True)
     assert no_parallel.per_layer_bytes == pytest.approx(fact["no_parallel_bytes_per_layer"])
     tp_sp_selective = activation_bytes(
-        gpt3, 2048, 1, tensor_parallel=8, sequence_parallel=True, recompute="selective"
+        gpt3, 2048, 1, tensor_parallel=8, sequence_parallel=True, recompute="selective",
+        dropout=True,
     )
     assert tp_sp_selective.per_layer_bytes == pytest.approx(fact["tp_sp_selective_bytes_per_layer"])
     full = activation_bytes(gpt3, 2048, 1, recompute="full")
     assert full.per_layer_bytes == 2 * 2048 * 12288
     # TP without SP: s*b*h*(10 + 24/t + 5as/(ht))
-    tp = activation_bytes(gpt3, 2048, 1, tensor_parallel=8, flash_attention=False)
+    tp = activation_bytes(gpt3, 2048, 1, tensor_parallel=8, flash_attention=False, dropout=True)
     sbh = 2048 * 12288
     assert tp.per_layer_bytes == pytest.approx(sbh * (10 + 24 / 8 + 5 * 96 * 2048 / (12288 * 8)))
 

@@ -263,14 +263,17 @@ async def test_training_figures_scale_their_units(models):
     async with app.run_test(size=(100, 60)) as pilot:
         pane = app.query_one(ReadoutsPane)
         for count, unit in ((8, "years"), (2048, "days")):
-            scenario = scenario_for(model, cluster={"count": count}, training={"tokens": 15e12})
+            scenario = scenario_for(
+                model, cluster={"count": count},
+                training={"tokens": 15e12, "global_batch_size": 2048},
+            )  # fmt: skip
             readout = evaluate(scenario)
             pane.show(scenario, readout)
             await pilot.pause()
             text = str(pane.query_one("#training").render())
             # Wall clock = model FLOPs / (accelerators x dense bf16 peak x MFU) (PaLM, App. B).
             peak = readout.accelerator.bf16_tflops * 1e12
-            seconds = readout.training.flops / (count * peak * scenario.cluster.mfu)
+            seconds = readout.training.flops / (count * peak * readout.training.mfu)
             value = seconds / (365.25 * 86400 if unit == "years" else 86400)
             digits = max(0, 2 - int(f"{value:e}".split("e")[1]))
             line = next(x for x in text.splitlines() if x.startswith("wall clock"))

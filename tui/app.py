@@ -35,7 +35,7 @@ from textual.widgets import Footer, Header, Tab, TabbedContent, TabPane, Tabs
 from llmscope.engine.errors import EngineInputError
 from llmscope.engine.evaluate import Readout, evaluate
 from llmscope.engine.hardware import Catalog
-from llmscope.engine.planner import search_plans
+from llmscope.engine.planner import PINNABLE, search_plans
 from llmscope.engine.scenario import Scenario
 from llmscope.presets import paths
 from llmscope.presets.accelerators import user_catalog
@@ -77,7 +77,7 @@ BUILDER_COLUMNS = 72  # the builder's width beside other panes: label column + a
 
 VIEWS = ("builder", "readouts", "curves")
 BUILDER_TABS = ("tab-model", "tab-hardware", "tab-run")
-_TAB_GROUP = Binding.Group("tab")
+_TAB_GROUP = Binding.Group("tab", compact=True)
 
 # The session is written this long after the last edit: a burst of keys (typing 4096, holding +)
 # writes once, and an edit is on disk well within a second.
@@ -152,9 +152,13 @@ class LlmscopeApp(App[int]):
         Binding("ctrl+o", "open_preset", "Open", id="app.open", tooltip="Open a preset"),
         Binding("ctrl+s", "save_preset", "Save", id="app.save", tooltip="Save the preset"),
         Binding("f8", "plan", "Plan", id="app.plan", tooltip="Rank parallel layouts that fit"),
-        Binding("f6", "next_law", "Law", id="app.next_law", tooltip="Next scaling law"),
+        # Law and Export are in the palette and help, and the curves pane shows its own l / v: the
+        # footer keeps 80 columns for the keys named nowhere else on screen.
+        Binding("f6", "next_law", "Law", show=False, id="app.next_law", tooltip="Next scaling law"),
         Binding("f7", "next_view", "View", show=False, id="app.next_view"),
-        Binding("f9", "export", "Export", id="app.export", tooltip="Markdown and JSON report"),
+        Binding(
+            "f9", "export", "Export", show=False, id="app.export", tooltip="Markdown and JSON report"
+        ),
         Binding("ctrl+r", "revert", "Revert", show=False, id="app.revert"),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
     ]
@@ -414,8 +418,10 @@ class LlmscopeApp(App[int]):
 
     def _show_all(self, typing_key: str | None = None) -> None:
         panes = self._found_panes()
+        # an accepted layout that breaks a rule (engine.layout) shows the reason on its field
+        problems = {p.field: f"invalid layout: {p.reason}" for p in self.readout.layout_problems}
         for editor in panes.editors:
-            editor.show_scenario(self.scenario, keep_text_of=typing_key)
+            editor.show_scenario(self.scenario, keep_text_of=typing_key, problems=problems)
         panes.hardware.show_accelerator(self.readout.accelerator)
         panes.readouts.show(self.scenario, self.readout, self.pinned)
         panes.curves.show(self.scenario, self.readout, self.pinned)
@@ -462,7 +468,8 @@ class LlmscopeApp(App[int]):
 
     def on_field_editor_ready(self, message: FieldEditor.Ready) -> None:
         self._panes = None  # found again at the next edit, with the new editor
-        message.editor.show_scenario(self.scenario)
+        problems = {p.field: f"invalid layout: {p.reason}" for p in self.readout.layout_problems}
+        message.editor.show_scenario(self.scenario, problems=problems)
 
     def editor_of(self, key: str) -> FieldEditor | None:
         """The mounted editor that holds the field `key`, or None (a tab not yet opened)."""
@@ -562,7 +569,11 @@ class LlmscopeApp(App[int]):
         self.query_one(CurvesPane).action_next_view()
 
     def action_plan(self) -> None:
-        search = search_plans(self.scenario, self.readout.accelerator)
+        # The layout settings edited since the preset was loaded or saved are pinned.
+        pinned = [
+            key for key in self.scenario.differing_keys(self.saved_scenario) if key in PINNABLE
+        ]
+        search = search_plans(self.scenario, self.readout.accelerator, pinned=pinned)
 
         def applied(updates: dict[str, Any] | None) -> None:
             if updates and self.apply_updates(updates) is None:

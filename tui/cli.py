@@ -110,7 +110,8 @@ def run_open(args: argparse.Namespace) -> int:
             scenario, name = last[0], last[1] or "last session"
         scenario = scenario or Scenario()
         published = preset.published if preset else None
-        _out(report.render_text(scenario, evaluate(scenario), name, published))
+        readout = evaluate(scenario, catalog_with_warnings())
+        _out(report.render_text(scenario, readout, name, published))
         sys.stderr.write(
             f"{PROG}: the app needs a terminal ({why}); this is its text readout, "
             f"as `{PROG} show` prints it\n"
@@ -135,6 +136,7 @@ def run_show(args: argparse.Namespace) -> int:
     scenario, preset, name = load_source(args.preset, _extra_dirs(args), args.hf_config)
     scenario = apply_settings(scenario, args.settings)
     readout = evaluate(scenario, catalog_with_warnings())
+    _refuse_invalid_layout(readout)
     from llmscope.presets import report
 
     fmt = "json" if args.json else args.format
@@ -146,6 +148,15 @@ def run_show(args: argparse.Namespace) -> int:
     else:
         _out(report.render_text(scenario, readout, name, published))
     return 0
+
+
+def _refuse_invalid_layout(readout: Any, label: str = "") -> None:
+    """Never print the numbers of an impossible layout: exit 2 with each field and reason."""
+    if readout.layout_problems:
+        raise CliError(
+            f"{label}invalid layout: "
+            + "; ".join(str(problem) for problem in readout.layout_problems)
+        )
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -236,12 +247,15 @@ def run_diff(args: argparse.Namespace) -> int:
     b, _, name_b = load_source(args.b, extra)
     a = apply_settings(a, args.settings_a)
     b = apply_settings(b, args.settings_b)
+    catalog = catalog_with_warnings()
+    _refuse_invalid_layout(evaluate(a, catalog), "A: ")
+    _refuse_invalid_layout(evaluate(b, catalog), "B: ")
     if name_a == name_b:
         name_a, name_b = f"{name_a} (A)", f"{name_b} (B)"
     from llmscope.presets import report
 
     fmt = "json" if args.json else args.format
-    _out(report.render_diff((name_a, a), (name_b, b), fmt, catalog_with_warnings()))
+    _out(report.render_diff((name_a, a), (name_b, b), fmt, catalog))
     return 0
 
 

@@ -1,7 +1,10 @@
 """`llmscope plan PRESET|PATH [--json] [--top N] [--set key=value] [--this-box]`.
 
-Ranks the parallel layouts (tensor x pipeline x data x expert, ZeRO stage, micro-batch size,
-recompute) for the preset's model on its cluster with `engine.planner.search_plans`. Exit status:
+Ranks the parallel layouts (tensor x pipeline (x virtual stages) x context x data x expert, ZeRO
+stage, micro-batch size, recompute) for the preset's model on its cluster with
+`engine.planner.search_plans`, on the step-time model the readouts use. A `--set` of a degree, the
+ZeRO stage, the micro-batch size or the recompute mode pins it; the scenario's own layout is
+scored and shown with its rank and what makes the best faster. Exit status:
 0 when a plan fits, 1 when none does (the message names the smallest cluster that would), 2 for
 bad input.
 """
@@ -19,7 +22,7 @@ from llmscope.engine.errors import EngineInputError
 from llmscope.engine.planner import search_plans
 from llmscope.engine.scenario import Scenario
 from llmscope.presets.accelerators import user_catalog
-from llmscope.presets.report import format_plan_table, plan_search_to_json
+from llmscope.presets.report import current_layout_line, format_plan_table, plan_search_to_json
 from llmscope.presets.safe_text import plain_safe
 from llmscope.presets.sources import apply_settings, load_source
 
@@ -68,7 +71,9 @@ def run_plan(
         accelerator = loaded.catalog.get(scenario.cluster.accelerator)
         if args.top < 1:
             raise EngineInputError(f"--top must be at least 1 (plans to show); got {args.top}")
-        search = search_plans(scenario, accelerator, top=args.top)
+        # a --set of a degree, the ZeRO stage, the micro-batch or the recompute mode pins it
+        pinned = [item.partition("=")[0].strip() for item in (args.settings or [])]
+        search = search_plans(scenario, accelerator, top=args.top, pinned=pinned)
     except (EngineInputError, OSError, ValueError) as exc:  # PresetError: ValueError
         print(f"llmscope: error: {exc}", file=err)
         return 2
@@ -88,6 +93,8 @@ def run_plan(
         if search.plans:
             print(file=out)
             print(format_plan_table(search), file=out)
+        print(file=out)
+        print(current_layout_line(search), file=out)
     return 0 if search.plans else 1
 
 
@@ -97,9 +104,10 @@ def register(subparsers: Any) -> None:
         "plan",
         help="rank tensor/pipeline/data/expert parallel layouts that fit the cluster",
         description=(
-            "Rank the parallel layouts of the preset's model on its cluster: tensor, pipeline, "
-            "data and expert parallel degrees, ZeRO stage, micro-batch size and recompute mode, "
-            "by tokens/s. Exit status 1 when no layout fits."
+            "Rank the parallel layouts of the preset's model on its cluster: tensor, pipeline "
+            "(with virtual stages), context, data and expert parallel degrees, ZeRO stage, "
+            "micro-batch size and recompute mode, by tokens/s. A --set of one of them pins it; "
+            "the current layout is shown with its rank. Exit status 1 when no layout fits."
         ),
     )
     parser.add_argument("preset", metavar="PRESET|PATH", help="preset name, preset TOML, config.json or model directory")
@@ -111,7 +119,8 @@ def register(subparsers: Any) -> None:
         dest="settings",
         default=[],
         metavar="KEY=VALUE",
-        help="change one setting first, e.g. --set cluster.count=64 (repeatable)",
+        help="change one setting first, e.g. --set cluster.count=64 (repeatable); a degree, "
+        "the ZeRO stage, the micro-batch size or the recompute mode set this way is pinned",
     )
     parser.add_argument(
         "--this-box",

@@ -30,7 +30,7 @@ Every number comes from `engine.evaluate(scenario)`; each formula names its sour
 | F2 F3 F4 | go to the builder, readouts or curves (shown first on a narrow terminal); in the readouts, arrows, PgUp/PgDn and Home/End scroll |
 | F6 / F7, l / v | next scaling law / curve view (l and v in the curves pane) |
 | F5 or p | pin this scenario as A and compare what you change (B) against it; again to unpin |
-| F8 | plan the parallel layout (tensor x pipeline x data x expert, ZeRO, micro-batch); Enter applies one |
+| F8 | plan the parallel layout (tensor x pipeline x virtual stages x context x data x expert, ZeRO, micro-batch, recompute) on the readouts' step-time model; layout settings you edited stay pinned; the current layout shows its rank; Enter applies one |
 | F9 or e | export the readouts as Markdown and JSON into the current directory |
 | Ctrl+O / Ctrl+S / Ctrl+R | open / save / revert a preset (open and revert ask before dropping unsaved edits or the pin); the palette also has save as |
 | Ctrl+P | command palette: presets, accelerators, laws, themes, export, quit |
@@ -53,8 +53,11 @@ norms, output head. *Active* counts the experts a token is routed to (k of E), n
   sliding-window layers hold at most the window (Mistral 7B, Sec. 2).
 - **Training state**: mixed-precision Adam keeps 16 bytes per parameter, sharded by ZeRO stages
   1/2/3 over the data-parallel degree (Rajbhandari et al. 2020) and by tensor x pipeline degrees.
-- **Activations**: Korthikanti et al. 2022, eqs. 1-5, for no, selective and full recomputation,
-  with sequence parallelism and FlashAttention (Dao et al. 2022).
+- **Activations**: Korthikanti et al. 2022, eqs. 1-5, re-derived for today's blocks: K/V at
+  kv-head width (GQA), SwiGLU's stored tensors, dropout masks only with `dropout`, flash
+  attention (Dao et al. 2022), selective and full recomputation, sequence parallelism; the first
+  pipeline stage holds p (1F1B) or p + (p-1)/v (interleaved) micro-batches; context parallelism
+  divides the tokens by cp. FP8 training keeps an fp8 copy and transpose of each weight.
 - Bars: *fits* below 90% of the accelerator's memory, *tight* up to 100%, *does not fit* above.
   Beside them: the smallest cluster at which training is no longer over, and the smallest tensor
   parallel at which serving fits within the 90% a server reserves for weights and KV (vLLM's
@@ -64,6 +67,19 @@ norms, output head. *Active* counts the experts a token is routed to (k of E), n
 FLOPs per token = 2 x active matmul parameters + attention scores and values, causal
 (Kaplan et al. 2020; PaLM appendix B); training = 3 x forward, plus recomputation for hardware
 FLOPs; 6N is shown for comparison. Wall clock = FLOPs / (accelerators x dense bf16 peak x MFU).
+
+The MFU is predicted from the layout (`cluster.mfu` unset) by a step-time model: GEMMs at the
+accelerator's published large-GEMM efficiency, lower for narrow shapes (h/t, tokens per
+micro-batch); attention (flash or not); element-wise traffic; tensor-, context-, expert- and
+data-parallel communication with latency and bandwidth; the pipeline bubble (p-1)/(v m) with v
+virtual stages (Narayanan et al. 2021); FP8 GEMMs at the fp8 peak (`precision`). The training
+section shows the predicted MFU, tokens/s, step time and a bar of the step: compute (█), bubble
+(░), TP (▓), DP (▒), pipeline sends (▚), expert all-to-all (▞), context parallel (▙). Data
+parallel = count / (t x p x cp). Set `cluster.mfu` to override the prediction ("set").
+A layout that breaks a rule (t must divide the heads, t x p x cp the count, p at most the layers,
+micro-batch x data parallel the global batch) is kept, and its field and the training section say
+"invalid layout" with the reason until an edit of any field makes it valid. `reference
+accelerator hours` (a preset's published GPU-hours) show the MFU a real run implies.
 Energy = accelerators x TDP x time x PUE; CO2 = energy x grid intensity. Dollars use the cluster's
 price or the catalog's dated price.
 

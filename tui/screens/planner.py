@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Static
 
 from llmscope.engine.planner import PlanSearch, plan_updates
 from llmscope.engine.scenario import Scenario
-from llmscope.presets.report import PLAN_COLUMNS, plan_row
+from llmscope.presets.report import PLAN_COLUMNS, current_layout_line, plan_row
 
 
 class PlannerScreen(ModalScreen[dict[str, Any] | None]):
@@ -92,6 +92,7 @@ class PlannerScreen(ModalScreen[dict[str, Any] | None]):
             if not self.search.plans:
                 message.add_class("-none-fits")
             yield message
+            yield Static(current_layout_line(self.search), id="planner-current", markup=False)
             if self.search.plans:
                 yield DataTable(id="planner-table", cursor_type="row", zebra_stripes=True)
                 yield Static("enter apply  esc close", id="planner-keys")

@@ -23,7 +23,7 @@ layout cost grows with the number of widgets, and ~75 fields as ~220 widgets mad
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from rich.segment import Segment
@@ -139,7 +139,7 @@ class FieldStepped(Message):
         self.double = double
 
 
-_STEP_GROUP = Binding.Group("step")
+_STEP_GROUP = Binding.Group("step", compact=True)
 # The stepping keys: (key, the character it types, up, double, footer label, binding id, tooltip).
 _STEP_KEYS = (
     ("plus", "+", True, False, "Next", "field.step_up", "Next value"),
@@ -279,11 +279,18 @@ class FieldEditor(ScrollView, can_focus=True):
 
     # --- what the app calls ------------------------------------------------------------------
 
-    def show_scenario(self, scenario: Scenario, keep_text_of: str | None = None) -> None:
+    def show_scenario(
+        self,
+        scenario: Scenario,
+        keep_text_of: str | None = None,
+        problems: Mapping[str, str] | None = None,
+    ) -> None:
         """Show every field's value; the field being typed in (`keep_text_of`) keeps its text, so
         "70" on its way to "70B" is not rewritten under the caret. Every rejected entry is
         cleared and every other edit ends: the fields show the scenario. A selected field whose
-        text is rewritten (a step) gets the caret at its end, where the next key continues."""
+        text is rewritten (a step) gets the caret at its end, where the next key continues.
+        `problems` (dotted key -> reason: the rules an accepted but invalid layout breaks,
+        engine.layout) are marked on their fields."""
         selected_text = self._texts[self.selected_key]
         for key in self.keys:
             value = scenario.value(key)
@@ -302,6 +309,9 @@ class FieldEditor(ScrollView, can_focus=True):
             if probe_field in ignored
         }
         self._reasons.clear()
+        for key, reason in (problems or {}).items():
+            if key in self._shown:
+                self._reasons[key] = reason
         self._lay_out()
 
     def show_error(self, key: str, message: str | None) -> None:

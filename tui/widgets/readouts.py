@@ -12,6 +12,7 @@ a "~" and a note at the bottom naming those fields.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -97,6 +98,10 @@ def _ratio(value: float) -> str:
     return f"{value:.0%}"
 
 
+def _percent(value: float) -> str:
+    return f"{value:.1%}"
+
+
 def parameter_figures(readout: Readout) -> list[Figure]:
     p = readout.params
     figures = [
@@ -115,9 +120,60 @@ def parameter_figures(readout: Readout) -> list[Figure]:
     return figures
 
 
+def performance_figures(readout: Readout) -> list[Figure]:
+    """The step-time model at the scenario's layout (engine.performance); none when invalid."""
+    perf = readout.performance
+    if perf is None:
+        return []
+    return [
+        Figure("predicted MFU", perf.mfu, _percent, _PEAK),
+        Figure("  implied by a real run", readout.implied_mfu, _percent, _PEAK),
+        Figure("tokens/s", perf.tokens_per_s, _per_s, _PEAK),
+        Figure("  per accelerator", perf.tokens_per_s_per_accelerator, _per_s, _PEAK),
+        Figure("step time", perf.step_s, format_seconds, _PEAK),
+        Figure("  pipeline bubble", perf.bubble_fraction, _ratio, _PEAK),
+        Figure("data parallel", readout.training_memory.data_parallel, _integer),
+    ]
+
+
+# Step bar: one character per part, in engine.performance.StepTime.parts order.
+STEP_BAR_WIDTH = 40
+_STEP_MARKS = {
+    "compute": ("█", "compute"),
+    "pipeline bubble": ("░", "bubble"),
+    "tensor parallel": ("▓", "TP"),
+    "data parallel": ("▒", "DP"),
+    "pipeline p2p": ("▚", "PP p2p"),
+    "expert all-to-all": ("▞", "EP"),
+    "context parallel": ("▙", "CP"),
+}
+
+
+def step_bar_lines(readout: Readout) -> list[str]:
+    """The step as a bar of its parts and a legend of those above 0.5%."""
+    perf = readout.performance
+    if perf is None:
+        return []
+    step = float(perf.step_s)
+    shares = [(name, float(seconds) / step) for name, seconds in perf.parts()]
+    bar = ""
+    for name, share in shares:
+        bar += _STEP_MARKS[name][0] * round(share * STEP_BAR_WIDTH)
+    legend = " · ".join(
+        f"{_STEP_MARKS[name][0]} {_STEP_MARKS[name][1]} {share:.0%}"
+        for name, share in shares
+        if share >= 0.005
+    )
+    wrapped = textwrap.wrap(legend, COMPACT_WIDTH - 5, initial_indent="", subsequent_indent="")
+    return [f"step {bar[:STEP_BAR_WIDTH]}", *(f"     {line}" for line in wrapped)]
+
+
 def training_figures(readout: Readout) -> list[Figure]:
     t = readout.training
+    if t is None:
+        return performance_figures(readout)
     figures = [
+        *performance_figures(readout),
         Figure("training FLOPs", t.flops, format_flops),
         Figure("  6ND rule of thumb", t.six_nd_flops, format_flops),
         Figure("wall clock", t.wall_clock_s, format_seconds, _PEAK),
@@ -129,12 +185,12 @@ def training_figures(readout: Readout) -> list[Figure]:
     ]
     # The inverse questions, where the scenario asks them (training.deadline_days, .budget_usd).
     targets = readout.training_targets
-    if targets.deadline_days is not None:
+    if targets is not None and targets.deadline_days is not None:
         days = f"{targets.deadline_days:g} day{'' if targets.deadline_days == 1 else 's'}"
         figures.append(
             Figure(f"accelerators for {days}", targets.accelerators_for_deadline, _integer, _PEAK)
         )
-    if targets.budget_usd is not None:
+    if targets is not None and targets.budget_usd is not None:
         figures.append(
             Figure(
                 f"tokens for {format_usd(targets.budget_usd)}",
@@ -286,17 +342,43 @@ def _section(title: str, lines: list[str], compare: bool) -> Content:
     return Content("\n").join([heading, *(Content(line) for line in lines)])
 
 
+def training_title(scenario: Scenario, readout: Readout) -> str:
+    """"Training  2T tokens, 42% MFU (predicted)", or the invalid layout's field."""
+    tokens = format_count(scenario.training.tokens)
+    if readout.training is None:
+        return f"Training  {tokens} tokens, invalid layout"
+    return f"Training  {tokens} tokens, {readout.training.mfu:.0%} MFU ({readout.mfu_source})"
+
+
+def layout_lines(readout: Readout) -> list[str]:
+    """Every rule the layout breaks, "invalid layout: <field>: <reason>", then the notes, wrapped
+    to the pane (76 columns, continuation lines indented)."""
+    texts = [f"invalid layout: {problem}" for problem in readout.layout_problems]
+    texts += list(readout.layout_notes)
+    return [
+        line
+        for text in texts
+        for line in textwrap.wrap(text, COMPACT_WIDTH, subsequent_indent="  ")
+    ]
+
+
 def _accelerator_text(scenario: Scenario, readout: Readout) -> str:
     return f"{scenario.cluster.count} × {readout.accelerator.name}"
 
 
 def training_bar(scenario: Scenario, readout: Readout, pinned: Readout | None) -> BarData:
     fit = readout.training_fit
+    problems = readout.training_problems
+    smallest = (
+        f"invalid layout ({problems[0].field}): memory as if it ran; see Training"
+        if problems
+        else _smallest_cluster_text(scenario, fit)
+    )
     return _bar_data(
         "training",
         fit,
         readout,
-        _smallest_cluster_text(scenario, fit),
+        smallest,
         pinned.training_fit if pinned is not None else None,
     )
 
@@ -493,11 +575,20 @@ class ReadoutsPane(Widget):
             serving_bar(scenario, readout, pinned_readout)
         )
 
-        t = scenario.training
-        section(
-            "training",
-            f"Training  {format_count(t.tokens)} tokens, {scenario.cluster.mfu:.0%} MFU",
-            training_figures,
+        self.query_one("#training", FigureText).update(
+            _section(
+                training_title(scenario, readout),
+                [*layout_lines(readout), *step_bar_lines(readout)]
+                + figure_lines(
+                    readout,
+                    training_figures(readout),
+                    (pinned_readout, training_figures(pinned_readout))
+                    if pinned_readout is not None
+                    else None,
+                    relative_only=relative_only,
+                ),
+                compare,
+            )
         )
         s = scenario.serving
         overridden = [
@@ -523,12 +614,13 @@ class ReadoutsPane(Widget):
             and pinned_readout.accelerator != readout.accelerator
         ):
             notes.append("A: " + uncertainty_note(pinned_readout))
-        price = readout.training.price_source
-        notes.append(
-            f"Price: {price}."
-            if price != "none"
-            else "No price known: set cluster.price_usd_per_hour."
-        )
+        price = readout.training.price_source if readout.training is not None else None
+        if price is not None:
+            notes.append(
+                f"Price: {price}."
+                if price != "none"
+                else "No price known: set cluster.price_usd_per_hour."
+            )
         self.query_one("#readouts-notes", FigureText).update(
             Content("\n").join([Content(note) for note in notes if note])
         )

@@ -23,8 +23,12 @@ def summary_content(readout: Readout) -> Content:
     parts: list[Content | str] = [f"{format_count(params.total)} params{active} · train: "]
     fit = readout.training_fit.status
     parts.append(Content.styled(STATUS_WORDS[fit], STATUS_VARIABLES[fit]))
-    cost = "no price" if training.cost_usd is None else format_usd(training.cost_usd)
-    parts.append(f", {format_seconds(training.wall_clock_s)}, {cost} · serve: ")
+    if training is None:
+        field = readout.training_problems[0].field if readout.training_problems else "layout"
+        parts.append(f", invalid layout ({field}) · serve: ")
+    else:
+        cost = "no price" if training.cost_usd is None else format_usd(training.cost_usd)
+        parts.append(f", {format_seconds(training.wall_clock_s)}, {cost} · serve: ")
     fit = readout.serving_fit.status
     parts.append(Content.styled(STATUS_WORDS[fit], STATUS_VARIABLES[fit]))
     parts.append(serving_headline(readout))
