@@ -260,6 +260,9 @@ class ConfirmScreen(ModalScreen[bool]):
     DEFAULT_CSS = (
         _DIALOG_CSS.format(name="ConfirmScreen")
         + """
+    ConfirmScreen .title {
+        width: 100%;  /* a question longer than the dialog wraps instead of being cut */
+    }
     ConfirmScreen Horizontal {
         height: auto;
         margin-top: 1;
