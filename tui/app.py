@@ -390,16 +390,23 @@ class LlmscopeApp(App[int]):
         # A tab opened for the first time mounts its fields after this frame.
         self.call_after_refresh(self._focus_builder_tab)
 
-    def _focus_builder_tab(self) -> None:
+    def _focus_builder_tab(self, frames_left: int = 10) -> None:
         builder = self.query_one("#builder", TabbedContent)
         pane = builder.get_pane(builder.active)
+        if self.focused is not None and pane in self.focused.ancestors_with_self:
+            return
         inside = [
             w
             for w in self.screen.focus_chain
             if pane in w.ancestors_with_self and not isinstance(w, Tabs)
         ]
-        if inside and (self.focused is None or pane not in self.focused.ancestors_with_self):
-            inside[0].focus()
+        if inside:
+            self.screen.set_focus(inside[0])  # at once: Widget.focus() waits for a later turn
+        if (self.focused is None or pane not in self.focused.ancestors_with_self) and frames_left:
+            # A lazily mounted tab can take more than a frame to mount and show its widgets
+            # (longer on a busy machine), and a widget not yet shown refuses the focus: look
+            # again after the next frame rather than leave nothing focused.
+            self.call_after_refresh(self._focus_builder_tab, frames_left - 1)
 
     # --- the one way state changes ---------------------------------------------------------------
 
