@@ -300,6 +300,9 @@ PLUS, MINUS = ("plus", "+"), ("minus", "-")
 
 
 async def app_session(size: tuple[int, int], turns: Turns) -> dict[str, list[float]]:
+    # A configuration folder of its own: the app saves every edit to its session, and the next
+    # size's app would otherwise start from where this one left the model.
+    os.environ["LLMSCOPE_CONFIG_DIR"] = tempfile.mkdtemp(dir=_TMP, prefix="config-")
     app = LlmscopeApp()
     session = Session(app, turns, 0)
     async with app.run_test(size=size) as pilot:
