@@ -253,11 +253,12 @@ def peak_flops_for(accelerator: AcceleratorLike, dtype: str) -> float:
     return accelerator.bf16_tflops * 1e12
 
 
-def kv_shards(arch: Architecture, tensor_parallel: int) -> int:
-    """Ways the KV cache is split across a replica's accelerators (see module docstring)."""
+def kv_shards(arch: Architecture, tensor_parallel: int | np.ndarray) -> int | np.ndarray:
+    """Ways the KV cache is split across a replica's accelerators under tensor parallelism (see
+    module docstring): by KV heads, an MLA latent not at all. `tensor_parallel` may be an array."""
     if arch.attention == "mla":
-        return 1
-    return min(tensor_parallel, arch.num_kv_heads)
+        return 1 + 0 * tensor_parallel
+    return np.minimum(tensor_parallel, arch.num_kv_heads)
 
 
 def expert_fraction_read(arch: Architecture, tokens_in_step: int) -> float:
@@ -398,8 +399,6 @@ class ServingModel:
         self.moe_layers = params.num_moe_layers if arch.is_moe else 0
         self.expert_parallel = setup.expert_parallel and arch.is_moe
         self.hidden = arch.hidden_size
-        self.mla = arch.attention == "mla"
-        self.kv_heads = arch.num_kv_heads
 
         prompt, output = setup.prompt_tokens, setup.output_tokens
         self.prompt, self.output = float(prompt), float(output)
@@ -420,9 +419,7 @@ class ServingModel:
     def shards(self, tp: np.ndarray) -> np.ndarray:
         """Ways the KV cache is split: by KV heads under TP (an MLA latent not at all), by
         requests under expert parallelism's data-parallel attention."""
-        if self.expert_parallel:
-            return tp
-        return np.ones_like(tp) if self.mla else np.minimum(tp, self.kv_heads)
+        return tp if self.expert_parallel else kv_shards(self.arch, tp)
 
     def weights_per_accelerator(self, tp: np.ndarray) -> np.ndarray:
         if self.expert_parallel:  # dense weights replicated, experts split
