@@ -124,6 +124,14 @@ class Readout:
     # scaling.compute_budget_flops answered under every law (LAWS order); () without a budget.
     budget: tuple[BudgetOptimum, ...] = ()
 
+    # The step-time model at the scenario's layout (engine.performance); None when invalid.
+    performance: StepTime | None = None
+    mfu_source: str = "predicted"  # "predicted" (from `performance`) or "set" (cluster.mfu)
+    layout_problems: tuple[LayoutProblem, ...] = ()  # training and serving rules broken
+    layout_notes: tuple[str, ...] = ()
+    # MFU a real run implies: model FLOPs / (training.reference_accelerator_hours x peak)
+    implied_mfu: float | None = None
+
     @property
     def budget_under_law(self) -> BudgetOptimum | None:
         """The budget's optimum under the scenario's law, or None without a budget."""
@@ -140,14 +148,6 @@ class Readout:
             self.serving_frontier.min_tokens_per_s_per_user
         )
         return flat
-
-    # The step-time model at the scenario's layout (engine.performance); None when invalid.
-    performance: StepTime | None = None
-    mfu_source: str = "predicted"  # "predicted" (from `performance`) or "set" (cluster.mfu)
-    layout_problems: tuple[LayoutProblem, ...] = ()  # training and serving rules broken
-    layout_notes: tuple[str, ...] = ()
-    # MFU a real run implies: model FLOPs / (training.reference_accelerator_hours x peak)
-    implied_mfu: float | None = None
 
     @property
     def training_problems(self) -> tuple[LayoutProblem, ...]:
