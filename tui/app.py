@@ -425,8 +425,7 @@ class LlmscopeApp(App[int]):
 
     def _show_all(self, typing_key: str | None = None) -> None:
         panes = self._found_panes()
-        # an accepted layout that breaks a rule (engine.layout) shows the reason on its field
-        problems = {p.field: f"invalid layout: {p.reason}" for p in self.readout.layout_problems}
+        problems = self._field_problems()
         for editor in panes.editors:
             editor.show_scenario(self.scenario, keep_text_of=typing_key, problems=problems)
         panes.hardware.show_accelerator(self.readout.accelerator)
@@ -473,10 +472,13 @@ class LlmscopeApp(App[int]):
             self.notify(display_safe(problem), severity="error")
         return problem
 
+    def _field_problems(self) -> dict[str, str]:
+        """An accepted layout that breaks a rule (engine.layout): the reason, by field."""
+        return {p.field: f"invalid layout: {p.reason}" for p in self.readout.layout_problems}
+
     def on_field_editor_ready(self, message: FieldEditor.Ready) -> None:
         self._panes = None  # found again at the next edit, with the new editor
-        problems = {p.field: f"invalid layout: {p.reason}" for p in self.readout.layout_problems}
-        message.editor.show_scenario(self.scenario, problems=problems)
+        message.editor.show_scenario(self.scenario, problems=self._field_problems())
 
     def editor_of(self, key: str) -> FieldEditor | None:
         """The mounted editor that holds the field `key`, or None (a tab not yet opened)."""
