@@ -15,9 +15,9 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import sys
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-import weakref
 
 from llmscope.engine.scenario import Scenario
 from llmscope.presets import paths
@@ -72,14 +72,6 @@ def read_session(target: Path) -> tuple[Scenario, str | None] | None:
     except AttributeError:
         raise PresetError(f"{target}: [meta] is not a table") from None
     return preset.scenario, (preset.name if named else None)
-
-
-def load_session() -> tuple[Scenario, str | None] | None:
-    """The first session file's scenario and preset name, or None when absent or unusable."""
-    try:
-        return read_session(session_file())
-    except PresetError:
-        return None
 
 
 def latest_session() -> tuple[Scenario, str | None] | None:

@@ -27,7 +27,7 @@ from llmscope.presets.files import (
 )
 from llmscope.presets.library import bundled_dir, find_preset, list_presets, search_path
 from llmscope.presets.safe_text import display_safe, plain_safe
-from llmscope.presets.session import load_session, save_session
+from llmscope.presets.session import read_session, save_session
 from llmscope.presets.settings import format_setting, parse_setting
 
 BUNDLED = [
@@ -506,14 +506,16 @@ def test_every_setting_reads_back_what_format_setting_writes(scenario):
 
 
 def test_session_round_trip_and_broken_session(hermetic):
-    assert load_session() is None
+    target = preset_session.session_file()
+    assert read_session(target) is None
     scenario = Scenario().with_value("serving.batch_size", 7)
     save_session(scenario, "llama2-7b")
-    assert load_session() == (scenario, "llama2-7b")
+    assert read_session(target) == (scenario, "llama2-7b")
     save_session(scenario, None)
-    assert load_session() == (scenario, None)
-    preset_session.session_file().write_text("[model\n")
-    assert load_session() is None
+    assert read_session(target) == (scenario, None)
+    target.write_text("[model\n")
+    with pytest.raises(PresetError, match="session.toml"):  # the app sets such a file aside
+        read_session(target)
 
 
 @settings(max_examples=200, deadline=None)
