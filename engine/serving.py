@@ -261,15 +261,6 @@ def kv_shards(arch: Architecture, tensor_parallel: int | np.ndarray) -> int | np
     return np.minimum(tensor_parallel, arch.num_kv_heads)
 
 
-def expert_fraction_read(arch: Architecture, tokens_in_step: int) -> float:
-    """Expected share of routed experts a step of `tokens_in_step` tokens touches, uniform
-    routing: 1 - (1 - k/E)^n. 1 for a dense model (no routed experts)."""
-    if not arch.is_moe:
-        return 1.0
-    miss = 1.0 - arch.experts_per_token / arch.num_experts
-    return 1.0 - miss ** max(1, tokens_in_step)
-
-
 def serving_weight_memory(params: ParameterCounts, setup: ServingSetup) -> WeightMemory:
     """The weights at the serving precisions (`engine.memory.weight_bytes`)."""
     return weight_bytes(
@@ -295,21 +286,6 @@ def _dense_and_expert_bytes(
             params.experts, setup.weight_dtype, setup.quant_group_size, setup.quant_scale_bytes
         )
     return read, experts
-
-
-def weight_bytes_read(
-    params: ParameterCounts,
-    setup: ServingSetup,
-    arch: Architecture,
-    tokens_in_step: int,
-    weights: WeightMemory | None = None,
-) -> float:
-    """Bytes of weights one forward step over `tokens_in_step` tokens reads from memory
-    (`weights`: the serving weights, if already computed)."""
-    if weights is None:
-        weights = serving_weight_memory(params, setup)
-    read, experts = _dense_and_expert_bytes(params, setup, arch, weights)
-    return read - experts * (1.0 - expert_fraction_read(arch, tokens_in_step))
 
 
 def smallest_tensor_parallel(
@@ -432,14 +408,12 @@ class ServingModel:
         return np.floor(budget / (self.kv_sequence / self.shards(tp)))
 
     def weights_read(self, tokens: np.ndarray) -> np.ndarray:
-        """Weight bytes a step over `tokens` tokens reads, whole replica (TP sharding)."""
-        if not self.expert_bytes:
-            return self.dense_read + 0.0 * tokens
-        miss = 1.0 - self.arch.experts_per_token / self.arch.num_experts
-        untouched = miss ** np.maximum(tokens, 1.0)
-        return self.dense_read - self.expert_bytes * untouched
+        """Weight bytes a step over `tokens` tokens reads, whole replica (TP sharding): every
+        dense weight, and of the routed experts the share those tokens touch."""
+        untouched = 1.0 - self.experts_touched(tokens)
+        return self.dense_read - self.expert_bytes * untouched + 0.0 * tokens
 
-    def _experts_touched(self, tokens: np.ndarray) -> np.ndarray | float:
+    def experts_touched(self, tokens: np.ndarray) -> np.ndarray | float:
         """Expected share of routed experts n tokens touch, 1 - (1 - k/E)^n (0 for no experts:
         the term it multiplies is zero then)."""
         if not self.expert_bytes:
@@ -486,7 +460,7 @@ class ServingModel:
         with whole-replica KV bytes and attention FLOPs; `weight_tokens` (default `tokens`) are
         the tokens whose routing decides which experts are read."""
         routed = tokens if weight_tokens is None else weight_tokens
-        weights = c.dense_bytes + c.expert_bytes * self._experts_touched(routed)
+        weights = c.dense_bytes + c.expert_bytes * self.experts_touched(routed)
         memory = weights / self.bandwidth + kv_bytes * c.kv_s_per_byte
         compute = tokens * c.matmul_s_per_token + attention * c.attention_s_per_flop
         total = (
@@ -527,8 +501,8 @@ class ServingModel:
         shared_weights = (
             c.expert_bytes
             * (
-                self._experts_touched(running * (1.0 + self.prompt / self.output))
-                - self._experts_touched(running)
+                self.experts_touched(running * (1.0 + self.prompt / self.output))
+                - self.experts_touched(running)
             )
             / self.bandwidth
         )

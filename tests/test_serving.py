@@ -24,12 +24,10 @@ from llmscope.engine.serving import (
     USABLE_MEMORY_FRACTION,
     ServingModel,
     compute_dtype,
-    expert_fraction_read,
     fit_status,
     kv_shards,
     serving_economics,
     serving_frontier,
-    weight_bytes_read,
 )
 
 REFERENCE = Path(__file__).resolve().parent / "data"
@@ -127,13 +125,16 @@ def test_moe_decode_at_batch_1_reads_only_the_active_experts(reference):
     entry = _model_entry(reference, "mixtral-8x7b-v0.1")
     arch = _arch(reference, "mixtral-8x7b-v0.1")
     params = count_parameters(arch)
-    read = weight_bytes_read(params, ServingSetup(weight_dtype="bf16"), arch, tokens_in_step=1)
+    model = ServingModel(
+        arch, params, ServingSetup(weight_dtype="bf16"), _accelerator(reference, "nvidia-h100-sxm")
+    )
+    read = float(model.weights_read(1.0))
     embedding = entry["raw_config"]["vocab_size"] * entry["raw_config"]["hidden_size"]
     active_without_embedding = entry["computed_active_params_hf_impl"] - embedding
     assert read == pytest.approx(2 * active_without_embedding, rel=1e-12)
     assert read == pytest.approx(2 * 12.9e9, rel=0.03)
-    assert expert_fraction_read(arch, 1) == pytest.approx(2 / 8)
-    assert expert_fraction_read(arch, 64) == pytest.approx(1.0, abs=1e-7)
+    assert model.experts_touched(1.0) == pytest.approx(2 / 8)
+    assert model.experts_touched(64.0) == pytest.approx(1.0, abs=1e-7)
 
 
 def test_tensor_parallel_needed_when_weights_exceed_one_accelerator(reference):
