@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +83,10 @@ _TAB_GROUP = Binding.Group("tab", compact=True)
 # The session is written this long after the last edit: a burst of keys (typing 4096, holding +)
 # writes once, and an edit is on disk well within a second.
 SESSION_SAVE_DELAY_S = 0.3
+# A builder tab chosen by [ or ] is focused as soon as its fields are mounted; a tab's first
+# mount takes a frame or two, a second or more on a loaded machine.
+BUILDER_FOCUS_RETRY_S = 0.02
+BUILDER_FOCUS_WAIT_S = 5.0
 # Signals that end the app with its session saved and the terminal restored: the terminal going
 # away (SSH drop, tmux kill-session) and a plain `kill`.
 EXIT_SIGNALS = (signal.SIGHUP, signal.SIGTERM) if hasattr(signal, "SIGHUP") else (signal.SIGTERM,)
@@ -182,6 +187,9 @@ class LlmscopeApp(App[int]):
         self.session: Session = claim_session()
         self._startup_notes.extend(self.session.notes)
         self._session_timer: Timer | None = None
+        # A builder tab asked for by [ or ] and not yet focused: when to stop trying.
+        self._builder_focus_until: float | None = None
+        self._builder_focus_timer: Timer | None = None
         self._session_save_failed = False
         self._signals_caught = False
         self._exit_watchdog: threading.Timer | None = None
@@ -387,26 +395,35 @@ class LlmscopeApp(App[int]):
         index = BUILDER_TABS.index(builder.active) if builder.active in BUILDER_TABS else 0
         builder.active = BUILDER_TABS[(index + step) % len(BUILDER_TABS)]
         self._show_view("builder")
-        # A tab opened for the first time mounts its fields after this frame.
-        self.call_after_refresh(self._focus_builder_tab)
+        self._builder_focus_until = time.monotonic() + BUILDER_FOCUS_WAIT_S
+        self._focus_builder_tab()
 
-    def _focus_builder_tab(self, frames_left: int = 10) -> None:
+    def _focus_builder_tab(self) -> None:
+        """Focus the first field of the builder's active tab. A tab whose fields are still being
+        mounted (tabs mount lazily after the first frame, later on a busy machine) refuses the
+        focus: look again on a short timer, and when its editor arrives, until
+        BUILDER_FOCUS_WAIT_S has passed, rather than leave the keys that follow acting elsewhere."""
+        if self._builder_focus_until is None:
+            return
+        if self._builder_focus_timer is not None:
+            self._builder_focus_timer.stop()
+            self._builder_focus_timer = None
         builder = self.query_one("#builder", TabbedContent)
         pane = builder.get_pane(builder.active)
+        if self.focused is None or pane not in self.focused.ancestors_with_self:
+            inside = [
+                w
+                for w in self.screen.focus_chain
+                if pane in w.ancestors_with_self and not isinstance(w, Tabs)
+            ]
+            if inside:
+                self.screen.set_focus(inside[0])  # at once: Widget.focus() waits for a later turn
         if self.focused is not None and pane in self.focused.ancestors_with_self:
-            return
-        inside = [
-            w
-            for w in self.screen.focus_chain
-            if pane in w.ancestors_with_self and not isinstance(w, Tabs)
-        ]
-        if inside:
-            self.screen.set_focus(inside[0])  # at once: Widget.focus() waits for a later turn
-        if (self.focused is None or pane not in self.focused.ancestors_with_self) and frames_left:
-            # A lazily mounted tab can take more than a frame to mount and show its widgets
-            # (longer on a busy machine), and a widget not yet shown refuses the focus: look
-            # again after the next frame rather than leave nothing focused.
-            self.call_after_refresh(self._focus_builder_tab, frames_left - 1)
+            self._builder_focus_until = None
+        elif time.monotonic() < self._builder_focus_until:
+            self._builder_focus_timer = self.set_timer(BUILDER_FOCUS_RETRY_S, self._focus_builder_tab)
+        else:
+            self._builder_focus_until = None
 
     # --- the one way state changes ---------------------------------------------------------------
 
@@ -479,6 +496,7 @@ class LlmscopeApp(App[int]):
     def on_field_editor_ready(self, message: FieldEditor.Ready) -> None:
         self._panes = None  # found again at the next edit, with the new editor
         message.editor.show_scenario(self.scenario, problems=self._field_problems())
+        self.call_after_refresh(self._focus_builder_tab)  # a tab asked for by [ or ] arrived
 
     def editor_of(self, key: str) -> FieldEditor | None:
         """The mounted editor that holds the field `key`, or None (a tab not yet opened)."""
