@@ -24,7 +24,7 @@ from llmscope.engine import Scenario, evaluate  # noqa: E402
 from llmscope.engine.hf_import import architecture_from_hf_config  # noqa: E402
 from timing import median_s  # benchmarks/timing.py (the script's directory)
 
-REFERENCE = ROOT.parent / "shared" / "reference" / "models.json"
+REFERENCE = ROOT / "tests" / "data" / "models.json"
 MODELS = {
     "Llama-3.1-70B": "llama-3.1-70b",
     "Mixtral-8x7B": "mixtral-8x7b-v0.1",
@@ -50,7 +50,7 @@ def baseline(config: dict) -> tuple[float, float, float]:
 
 def main() -> None:
     if not REFERENCE.exists():
-        sys.exit(f"model configs not found: {REFERENCE} (shared/ beside the repository)")
+        sys.exit(f"model configs not found: {REFERENCE} (the copy the tests read)")
     configs = {m["id"]: m["raw_config"] for m in json.loads(REFERENCE.read_text())["models"]}
     evaluate(Scenario())  # warm up: imports and the catalog load once
     print(f"{'model':16} {'evaluate()':>12} {'baseline':>10} {'ratio':>8} {'of 16 ms frame':>15}")

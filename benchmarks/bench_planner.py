@@ -37,14 +37,14 @@ from llmscope.engine.planner import (  # noqa: E402
 from llmscope.engine.scenario import Scenario  # noqa: E402
 from timing import median_s  # benchmarks/timing.py (the script's directory)
 
-REFERENCE = ROOT.parent / "shared" / "reference" / "models.json"
+REFERENCE = ROOT / "tests" / "data" / "models.json"
 VECTOR_REPEATS = 21
 LOOP_REPEATS = 3
 LOOP_SAMPLE = 300  # layouts the plain loop evaluates (evaluate() costs ~0.3 ms each)
 
 
 def _architecture(model_id: str, fallback: dict) -> Architecture:
-    """The published config from the shared reference when present, else the same shape."""
+    """The published config from the tests' copy of the reference when present, else the same shape."""
     if REFERENCE.is_file():
         models = {m["id"]: m for m in json.loads(REFERENCE.read_text())["models"]}
         if model_id in models:
