@@ -472,12 +472,18 @@ class ServingModel:
         )
         return total, memory, compute
 
-    def at(self, tp: np.ndarray, batch: np.ndarray, full: bool = True) -> dict[str, np.ndarray]:
+    def at(
+        self,
+        tp: np.ndarray,
+        batch: np.ndarray,
+        full: bool = True,
+        per_tp: tuple[_PerTensorParallel, np.ndarray] | None = None,
+    ) -> dict[str, np.ndarray]:
         """Every figure at tensor-parallel degree(s) `tp` and requests in flight `batch`;
-        `full=False` leaves out the idle prefill and the per-request figures (the frontier)."""
+        `full=False` leaves out the idle prefill and the per-request figures (the frontier);
+        `per_tp`, the coefficients and max batch at `tp` when the caller has them already."""
         tp, asked = np.asarray(tp, float), np.asarray(batch, float)  # they broadcast
-        c = self._per_tp(tp)
-        max_batch = self.max_batch(tp)
+        c, max_batch = per_tp if per_tp is not None else (self._per_tp(tp), self.max_batch(tp))
         running = np.clip(asked, 1.0, np.maximum(max_batch, 1.0))
         decode_s, memory_s, compute_s = self.step_s(
             c, running, running * self.kv_per_request, running * self.attention_per_request
@@ -742,10 +748,11 @@ def serving_frontier(
         return ServingFrontier((), _EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY, None, target, None)
     rows = np.arange(len(degrees))
     tps = np.asarray(degrees, float)[:, None]
-    top = np.maximum(m.max_batch(tps), 1.0)
+    per_tp = (m._per_tp(tps), m.max_batch(tps))  # shared by the grid and the refinement
+    top = np.maximum(per_tp[1], 1.0)
     steps = _FRONTIER_STEPS
     batches = np.round(top**steps)  # geometric, 1 .. max batch, per TP
-    grid = m.at(tps, batches, full=False)  # batches <= max batch: no queue
+    grid = m.at(tps, batches, full=False, per_tp=per_tp)  # batches <= max batch: no queue
     speed = 1.0 / grid["itl_s"]
     per_acc = grid["per_replica"] / tps
     rate = None if price_usd_per_hour is None else tps * price_usd_per_hour / 3600.0
@@ -772,7 +779,7 @@ def serving_frontier(
         low = batches[rows, last]
         high = batches[rows, np.minimum(last + 1, FRONTIER_BATCHES - 1)]
         fine = np.round(low[:, None] + (high - low)[:, None] * steps)
-        refined = m.at(tps, fine, full=False)
+        refined = m.at(tps, fine, full=False, per_tp=per_tp)
         fine_speed = 1.0 / refined["itl_s"]
         ok = (fine_speed >= target) & meets.any(axis=1)[:, None]
         fine_acc = np.where(ok, refined["per_replica"] / tps, -1.0)
