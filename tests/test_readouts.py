@@ -300,6 +300,39 @@ async def test_compare_with_the_same_model_keeps_parameters_short(models):
     assert flops.rstrip().endswith("(+300%)")
 
 
+def _bundled_readouts():
+    from llmscope.presets.library import bundled_dir
+    from llmscope.presets.sources import load_source
+
+    for path in sorted(bundled_dir().glob("*.toml")):
+        yield path.stem, evaluate(load_source(str(path))[0])
+
+
+def test_summary_line_fits_one_line_of_an_80_column_terminal_for_every_bundled_preset():
+    """At 80 columns (78 inside the padding) the summary takes one line, modified or not, and
+    keeps every figure: parameters, both fit words, time, dollars and the serving setup."""
+    from llmscope.presets.numbers import format_count, format_usd
+    from llmscope.tui.widgets.bars import STATUS_WORDS
+    from llmscope.tui.widgets.summary import TERSE_STATUS_WORDS, summary_for_width
+
+    for name, readout in _bundled_readouts():
+        for modified in (False, True):
+            text = summary_for_width(readout, modified, 78).plain
+            assert len(text) <= 78, (name, text)
+            assert text.startswith("●") == modified, (name, text)
+            assert format_count(readout.params.total) in text, (name, text)
+            for fit in (readout.training_fit.status, readout.serving_fit.status):
+                assert STATUS_WORDS[fit] in text or TERSE_STATUS_WORDS[fit] in text, (name, text)
+            if readout.training is not None and readout.training.cost_usd is not None:
+                assert format_usd(readout.training.cost_usd) in text, (name, text)
+            best = readout.serving_frontier.best_at_target
+            if best is not None:
+                assert f"TP{best.tensor_parallel} x{best.batch}" in text, (name, text)
+        # With room, the full sentence.
+        wide = summary_for_width(readout, True, 200).plain
+        assert wide.startswith("● modified · ") and " params" in wide and "train: " in wide
+
+
 def test_summary_line_gives_the_cheapest_serving_setup_at_the_per_user_target():
     from llmscope.engine.evaluate import evaluate
     from llmscope.presets.sources import load_source
