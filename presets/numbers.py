@@ -23,8 +23,7 @@ _SUFFIX_FACTORS: dict[str, float] = {
     "ti": 2.0**40,
 }
 _QUANTITY = re.compile(
-    r"^(?P<number>[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?)\s*(?P<suffix>[kmbgtp]i?)?$",
-    re.IGNORECASE,
+    r"^(?P<number>[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?)\s*(?P<suffix>[kmbgtp]i?)?$", re.IGNORECASE
 )
 _POWER = re.compile(r"^(?P<base>\d+)\s*(\^|\*\*)\s*(?P<exponent>\d+)$")
 
@@ -64,9 +63,7 @@ def parse_whole_number(text: str, binary_k: bool = False) -> int:
     return int(value)
 
 
-def step_value(
-    value: float, up: bool, double: bool = False, whole: bool = True
-) -> float:
+def step_value(value: float, up: bool, double: bool = False, whole: bool = True) -> float:
     """The next sensible value above or below `value`: x2 or /2 with `double`; otherwise the next
     step of the 1-2-5 series for numbers that are not powers of two, and the next multiple of
     the largest power of two (at most 1/8 of the value) that divides sizes such as 4096 or
@@ -97,7 +94,6 @@ def _next_125(value: float, up: bool) -> float:
         return next(s for s in series if s > value * (1 + 1e-9))
     return next(s for s in reversed(series) if s < value * (1 - 1e-9))
 
-
 def format_quantity(value: float) -> str:
     """The shortest human form that `parse_quantity` reads back as the same float: 2e12 -> "2T",
     15.6e12 -> "15.6T", 0.4 -> "0.4", 1e24 -> "1e24", 50.0 -> "50"."""
@@ -113,9 +109,7 @@ def format_quantity(value: float) -> str:
                 break
     text = repr(float(value))  # Python's repr is the shortest text that round-trips
     if magnitude >= 1e15:
-        text = next(
-            t for t in (f"{value:.{d}e}" for d in range(17)) if float(t) == value
-        )
+        text = next(t for t in (f"{value:.{d}e}" for d in range(17)) if float(t) == value)
     mantissa, _, exponent = text.partition("e")
     if "." in mantissa:
         mantissa = mantissa.rstrip("0").rstrip(".")
@@ -159,21 +153,15 @@ def _scaled(value: float, steps: tuple[tuple[float, str], ...], sep: str = "") -
 def format_count(value: float) -> str:
     """8,030,261,248 -> "8.03B"; SI-style thousands (k, M, B, T), three significant digits."""
     if abs(value) < 1000:
-        return (
-            f"{value:.0f}" if float(value).is_integer() else format_significant(value)
-        )
-    return _scaled(
-        value, ((1e15, "Q"), (1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
-    )
+        return f"{value:.0f}" if float(value).is_integer() else format_significant(value)
+    return _scaled(value, ((1e15, "Q"), (1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")))
 
 
 def format_bytes(value: float) -> str:
     """Binary units: 16,060,522,496 -> "15.0 GiB"."""
     steps = tuple(
         (1024.0**p, unit)
-        for p, unit in reversed(
-            list(enumerate(("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")))
-        )
+        for p, unit in reversed(list(enumerate(("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"))))
     )
     if abs(value) < 1024:
         return f"{value:.0f} B"
@@ -211,11 +199,7 @@ def format_usd(value: float) -> str:
             if magnitude >= 1
             else f"{sign}${format_significant(magnitude)}"
         )
-    return (
-        sign
-        + "$"
-        + _scaled(magnitude, ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")))
-    )
+    return sign + "$" + _scaled(magnitude, ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")))
 
 
 def format_flops(value: float) -> str:

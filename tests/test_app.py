@@ -992,3 +992,39 @@ async def test_a_per_user_speed_typed_in_moves_the_cheapest_serving_setup():
         await type_into(pilot, app, "serving.bandwidth_efficiency", "0.5")
         assert app.readout.serving.decode_step_s > step_s
         assert "bandwidth efficiency typed in" in readouts_text(app)  # labelled an override
+
+
+@pytest.mark.parametrize(
+    "key", ["cluster.mfu", "serving.bandwidth_efficiency", "serving.compute_efficiency"]
+)
+async def test_stepping_an_unset_prediction_pins_the_value_the_readouts_use(key):
+    """Unset, these fields are predicted; + or - on one pins the prediction shown (to two
+    digits), so the readouts barely move, rather than jumping to 1.0."""
+    predicted = {
+        "cluster.mfu": lambda r: r.training.mfu,
+        "serving.bandwidth_efficiency": lambda r: (
+            r.serving.bandwidth_bytes_per_s / (r.accelerator.memory_bandwidth_gbs * 1e9)
+        ),
+        "serving.compute_efficiency": lambda r: (
+            r.serving.matmul_flops_per_s / r.serving.peak_flops_per_accelerator
+        ),
+    }[key]
+    app = LlmscopeApp()
+    async with app.run_test(size=WIDE) as pilot:
+        assert app.scenario.value(key) is None
+        before = app.readout
+        pinned = round(predicted(before), 2)
+        await focus_field(pilot, app, key)
+        await step(pilot, "plus")
+        assert app.scenario.value(key) == pytest.approx(pinned)
+        # Pinned at the prediction: the figures it drives move by the rounding alone.
+        if key == "cluster.mfu":
+            assert app.readout.training.wall_clock_s == pytest.approx(
+                before.training.wall_clock_s, rel=0.02
+            )
+        else:
+            assert app.readout.serving.tokens_per_s_per_accelerator == pytest.approx(
+                before.serving.tokens_per_s_per_accelerator, rel=0.03
+            )
+        await step(pilot, "plus")  # a second step moves it on from there
+        assert app.scenario.value(key) > pinned

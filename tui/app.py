@@ -561,6 +561,17 @@ class LlmscopeApp(App[int]):
             editor.show_error(key, problem)
 
     def _derived_start(self, key: str, fallback: float) -> float:
+        """The first value of an unset field stepped with + or -: what the readouts use in its
+        place, so the step pins the figure shown rather than jumping to an arbitrary one."""
+        readout = self.readout
+        serving = readout.serving
+        if key == "cluster.mfu" and readout.training is not None:
+            return round(readout.training.mfu, 2)  # the predicted MFU
+        if key == "serving.bandwidth_efficiency":
+            datasheet = readout.accelerator.memory_bandwidth_gbs * 1e9
+            return round(serving.bandwidth_bytes_per_s / datasheet, 2)
+        if key == "serving.compute_efficiency":
+            return round(serving.matmul_flops_per_s / serving.peak_flops_per_accelerator, 2)
         if key == "model.head_dim":
             model = self.scenario.model
             return model.hidden_size // model.num_attention_heads

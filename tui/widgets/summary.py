@@ -31,27 +31,17 @@ def summary_content(readout: Readout, detail: int = FULL) -> Content:
     params = readout.params
     training = readout.training
     active = (
-        f" ({format_count(params.active)} act{'' if terse else 'ive'})"
-        if params.sparse
-        else ""
+        f" ({format_count(params.active)} act{'' if terse else 'ive'})" if params.sparse else ""
     )
     noun, colon, comma = ("", "", "") if terse else (" params", ":", ",")
-    parts: list[Content | str] = [
-        f"{format_count(params.total)}{noun}{active} · train{colon} "
-    ]
+    parts: list[Content | str] = [f"{format_count(params.total)}{noun}{active} · train{colon} "]
     fit = readout.training_fit.status
     parts.append(Content.styled(words[fit], STATUS_VARIABLES[fit]))
     if training is None:
-        field = (
-            readout.training_problems[0].field
-            if readout.training_problems
-            else "layout"
-        )
+        field = readout.training_problems[0].field if readout.training_problems else "layout"
         parts.append(f"{comma} invalid layout ({field}) · serve{colon} ")
     else:
-        cost = (
-            "no price" if training.cost_usd is None else format_usd(training.cost_usd)
-        )
+        cost = "no price" if training.cost_usd is None else format_usd(training.cost_usd)
         time = format_seconds(training.wall_clock_s, short=terse)
         parts.append(f"{comma} {time}{comma} {cost} · serve{colon} ")
     fit = readout.serving_fit.status
