@@ -74,6 +74,37 @@ def read_session(target: Path) -> tuple[Scenario, str | None] | None:
     return preset.scenario, (preset.name if named else None)
 
 
+def session_files() -> list[tuple[Path, bool | None]]:
+    """Every session file on disk, by slot, and whether a running app holds it (None: cannot
+    tell here, no fcntl). Looks only: nothing is created, locked for long or moved."""
+    found: list[tuple[Path, bool | None]] = []
+    for slot in range(1, MAX_SESSIONS + 1):
+        target, lock = session_file(slot), _lock_file(slot)
+        if not target.exists() and not lock.exists():
+            break  # slots fill in order: none past the first never used
+        if target.exists():
+            found.append((target, _held(lock)))
+    return found
+
+
+def _held(lock: Path) -> bool | None:
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing the descriptor releases a lock it took
+    return False
+
+
 def latest_session() -> tuple[Scenario, str | None] | None:
     """The newest session that can be read, held or not (read only, nothing locked or moved):
     what the app would most likely start on, for a readout where the app cannot run."""

@@ -417,6 +417,29 @@ def test_presets_option_is_searched_first(capsys, tmp_path):
     assert "settings" in out and "user" in out and "bundled" in out
 
 
+def test_locate_names_every_session_file_and_which_one_a_running_app_holds(capsys, hermetic):
+    from llmscope.engine.scenario import Scenario
+    from llmscope.presets.session import claim_session, session_file
+
+    status, out, _ = run(capsys, "locate")
+    assert status == 0 and f"autosaved session      {session_file()}  (missing)" in out
+    first = claim_session()  # a running app: holds session.toml
+    first.save(Scenario(), None)
+    second = claim_session()  # a second app beside it: session-2.toml
+    second.save(Scenario(), None)
+    second.release()  # ended, its file kept
+    try:
+        status, out, _ = run(capsys, "locate")
+    finally:
+        first.release()
+    assert status == 0
+    rows = [line for line in out.splitlines() if "session" in line and ".toml" in line]
+    assert rows == [
+        f"autosaved sessions     {session_file(1)}  (exists, in use by a running llmscope)",
+        f"                       {session_file(2)}  (exists)",
+    ]
+
+
 def test_import_hf_writes_a_preset_and_refuses_to_overwrite(capsys, tmp_path):
     fixture = next(iter(HF_FIXTURES), None)
     if fixture is None:

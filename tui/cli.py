@@ -37,7 +37,7 @@ from llmscope.presets.errors import PresetError
 from llmscope.presets.files import Preset, scenario_to_toml, write_atomic
 from llmscope.presets.library import list_presets, search_path
 from llmscope.presets.safe_text import plain_safe
-from llmscope.presets.session import session_file
+from llmscope.presets.session import session_file, session_files
 from llmscope.presets.sources import apply_settings, architecture_from_path, load_source
 from llmscope.tui import plan_command
 
@@ -274,8 +274,12 @@ def run_locate(args: argparse.Namespace) -> int:
         f"accelerators           {plain_safe(paths.user_accelerators_file())}  "
         f"({state(paths.user_accelerators_file())})",
         f"state directory        {plain_safe(paths.state_dir())}  ({state(paths.state_dir())})",
-        f"autosaved session      {plain_safe(session_file())}  ({state(session_file())})",
     ]
+    sessions = session_files() or [(session_file(), False)]
+    for number, (path, held) in enumerate(sessions):
+        label = "autosaved session" + ("s" if len(sessions) > 1 else "")
+        status = state(path) + (", in use by a running llmscope" if held else "")
+        lines.append(f"{label if number == 0 else '':<22} {plain_safe(path)}  ({status})")
     _out("\n".join(lines) + "\n")
     return 0
 
