@@ -525,7 +525,7 @@ def search_plans(
             "the current layout is the fastest"
         )
     elif current is not None and not note:
-        note = f"the current layout needs {current.memory_bytes / GIB:.1f} GiB, more than {gib:.1f}"
+        note = _too_big(current, gib)
     pins = f" with {', '.join(k.split('.')[1] for k in pinned)} pinned" if pinned else ""
     message = (
         f"{n_feasible:,} of {n_scored:,} layouts fit in {gib:.1f} GiB{pins}; best {best.label}, "
@@ -536,6 +536,13 @@ def search_plans(
         message += f" (uses {best.accelerators_used} of {count} accelerators)"
     return PlanSearch(
         plans, n_scored, n_feasible, None, message, current, current_rank, note, pinned
+    )
+
+
+def _too_big(current: Plan, capacity_gib: float) -> str:
+    return (
+        f"the current layout needs {current.memory_bytes / GIB:.1f} GiB per accelerator, "
+        f"more than its {capacity_gib:.1f} GiB"
     )
 
 
@@ -561,7 +568,7 @@ def _none_fits(
     limit = float(accelerator.memory_bytes)
     gib = limit / GIB
     if current is not None and not note:
-        note = f"the current layout needs {current.memory_bytes / GIB:.1f} GiB, more than {gib:.1f}"
+        note = _too_big(current, gib)
     memory, _ = _memory(scenario, full_grid)
     fits = memory <= limit
     if fits.any():

@@ -781,6 +781,24 @@ async def test_f8_plans_and_enter_applies_a_layout_that_fits():
         assert app.readout.mfu_source == "predicted"
 
 
+@pytest.mark.parametrize("size", [NARROW, WIDE])
+async def test_f8_when_no_layout_fits_says_so_in_a_dialog_wide_enough_to_read(size):
+    """70B on one node of 8 fits no layout: the dialog has no table, and its sentences (which
+    gave it its width when there is one) are shown whole, not squeezed to nothing."""
+    app = LlmscopeApp(seventy_b().with_value("cluster.count", 8))
+    async with app.run_test(size=size) as pilot:
+        await step(pilot, "f8")
+        assert isinstance(app.screen, PlannerScreen) and not app.screen.search.plans
+        dialog = app.screen.query_one("#planner-dialog")
+        assert dialog.region.width >= min(size[0], 60)
+        assert "no plan fits on 8 x" in screen_text(app)
+        current = app.screen.query_one("#planner-current")
+        assert "GiB per accelerator, more than its 80.0 GiB" in str(current.render())
+        assert current.region.width > 40 and current.region.height >= 2  # shown, whole
+        await step(pilot, "escape")
+        assert not isinstance(app.screen, PlannerScreen)
+
+
 async def test_f8_pins_the_layout_settings_edited_in_the_app():
     app = LlmscopeApp(seventy_b())
     async with app.run_test(size=WIDE) as pilot:

@@ -36,6 +36,11 @@ class PlannerScreen(ModalScreen[dict[str, Any] | None]):
         background: $surface;
         padding: 0 1;
     }
+    PlannerScreen #planner-dialog > Static {
+        /* The dialog is as wide as its widest line: the table's, or with no plan the texts' */
+        width: auto;
+        max-width: 100%;
+    }
     PlannerScreen #planner-title {
         text-style: bold;
         color: $primary;
