@@ -90,7 +90,7 @@ OPTIMIZER_BYTES_PER_PARAM = 32.0
 # fp32 main-grad accumulation per micro-batch: 4 B read + 4 B written per local parameter.
 GRAD_ACCUM_BYTES_PER_PARAM = 8.0
 # Defaults for catalog entries without a GEMM benchmark: the middle of Bekman's MAMF table
-# (ML Engineering, "maximum achievable matmul FLOPS": 0.60 MI300X .. 0.87 A100 of dense peak), and
+# (ML Engineering, "maximum achievable matmul FLOPS": 0.51 MI300X .. 0.97 Gaudi 2 of dense peak), and
 # FlashAttention-2 on A100 (Dao 2023 Fig. 4-5: forward ~0.6, backward ~0.5 of peak).
 DEFAULT_GEMM_EFFICIENCY = 0.70
 DEFAULT_GEMM_SHAPE = (8192, 8192, 8192)
@@ -164,7 +164,8 @@ def _core_rate(peak: float, efficiency: float, shape: tuple[int, int, int], el: 
     flops = 2.0 * m * n * k
     nbytes = el * (m * k + k * n) + 2.0 * m * n
     measured = flops / (peak * efficiency)
-    return flops / max(measured - nbytes / hbm, measured * 0.5)
+    # Never above the datasheet peak, whatever the benchmark shape's bytes suggest.
+    return min(peak, flops / max(measured - nbytes / hbm, measured * 0.5))
 
 
 def device_rates(accelerator: Any, inter_node_gbs: float) -> DeviceRates:

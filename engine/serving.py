@@ -118,7 +118,9 @@ class GenerationConstants:
 # MAMF: Stas Bekman, "Machine Learning Engineering", compute/accelerator/README.md, "Maximum
 # Achievable Matmul FLOPS comparison table" (mamf-finder.py): A100 SXM 271.2 of 312 TFLOPS bf16,
 # H100 SXM 794.5 of 989 bf16 and 1402.6 of 1979 fp8, B200 1745 of 2250 bf16 and 3432.5 of 4500
-# fp8, MI300X 781.9 / MI325X 784.9 of 1300 bf16, Gaudi 3 1243 of 1677 bf16, 1289.5 of 1677 fp8.
+# fp8, MI300X 668.4 (ROCm 6.3; 781.9 under ROCm 6.2) and MI325X at 1000 W 784.9 of 1307 bf16, Gaudi 3
+# 1243 of 1677 bf16, 1289.5 of 1677 fp8. MI300X and MI325X differ in power limit (750 vs 1000 W),
+# so each has its own row.
 # Bandwidth: a coalesced weight stream on H100 SXM reaches 2.8 of 3.35 TB/s (84%) under Nsight
 # Compute (mikamirai.com, "GPU Memory Bandwidth: What Your Profiler Isn't Telling You"); a plain
 # copy on an A800 PCIe reaches 1,727 of 1,935 GB/s (89%; mli/transformers-benchmarks issue #4).
@@ -139,7 +141,10 @@ GENERATIONS: dict[str, GenerationConstants] = {
         0.776, 0.763, 0.85, 20e-6, 0.80, "B200 1745/2250 bf16, 3432.5/4500 fp8 TF (MAMF)"
     ),
     "cdna3": GenerationConstants(
-        0.604, 0.604, 0.80, 30e-6, 0.70, "MI325X 784.9/1300 TF (MAMF); fp8 unmeasured, bf16 used"
+        0.511, 0.511, 0.80, 30e-6, 0.70, "MI300X 668.4/1307 TF (MAMF); fp8 unmeasured, bf16 used"
+    ),
+    "cdna3-1000w": GenerationConstants(
+        0.600, 0.600, 0.80, 30e-6, 0.70, "MI325X 784.9/1307 TF (MAMF); fp8 unmeasured, bf16 used"
     ),
     "gaudi": GenerationConstants(
         0.741, 0.769, 0.80, 30e-6, 0.70, "Gaudi 3 1243/1677 bf16, 1289.5/1677 fp8 TF (MAMF)"
@@ -160,7 +165,7 @@ ACCELERATOR_GENERATION: dict[str, str] = {
     "nvidia-b200": "blackwell",
     "nvidia-gb200": "blackwell",
     "amd-mi300x": "cdna3",
-    "amd-mi325x": "cdna3",
+    "amd-mi325x": "cdna3-1000w",
     "intel-gaudi2": "gaudi",
     "intel-gaudi3": "gaudi",
 }

@@ -210,6 +210,47 @@ def test_a_gemm_at_the_benchmark_shape_runs_at_the_benchmark_efficiency():
         assert narrow < acc.gemm_efficiency
 
 
+# Bekman, "ML Engineering", Maximum Achievable Matmul FLOPS table (bf16 TF measured, and the
+# peak it was measured against): the GEMM rate the catalog must give each part.
+MAMF_BF16_TFLOPS = {
+    "amd-mi300x": 668.4,
+    "amd-mi325x": 784.9,
+    "nvidia-b200": 1745.0,
+    "nvidia-gb200": 1822.0,
+    "intel-gaudi2": 418.7,
+    "intel-gaudi3": 1243.0,
+}
+
+
+@pytest.mark.parametrize("accelerator_id", sorted(MAMF_BF16_TFLOPS))
+def test_catalog_gemm_efficiency_reproduces_the_published_matmul_benchmark(accelerator_id):
+    """Every part with a published MAMF row runs its GEMMs at that rate, not a generic guess; and
+    no GEMM, however large, runs above the datasheet peak."""
+    from llmscope.engine.performance import gemm_time
+
+    acc = builtin_catalog().get(accelerator_id)
+    achieved = acc.gemm_efficiency * acc.bf16_tflops
+    assert achieved == pytest.approx(MAMF_BF16_TFLOPS[accelerator_id], rel=0.002)
+    assert acc.efficiency_source and "MAMF" in acc.efficiency_source
+    rates = device_rates(acc, 50.0)
+    huge = 65536
+    rate = 2 * huge**3 / gemm_time(rates, huge, huge, huge)
+    assert rate <= acc.bf16_tflops * 1e12
+
+
+def test_on_the_published_matmul_rates_mi300x_trains_llama_405b_no_faster_than_h100():
+    """Switching H100 to MI300X: MI300X has 1.32x the datasheet bf16 peak, but its measured GEMM
+    rate (668 TF) is below H100's sustained 702 TF, and its predicted tokens/s follow that."""
+    from llmscope.presets.sources import load_source
+
+    scenario, _, _ = load_source("llama3.1-405b")
+    h100 = evaluate(scenario)
+    mi300x = evaluate(scenario.with_value("cluster.accelerator", "amd-mi300x"))
+    per_acc = lambda r: r.performance.tokens_per_s_per_accelerator  # noqa: E731
+    assert per_acc(mi300x) < per_acc(h100)
+    assert mi300x.training.mfu < 0.8 * h100.training.mfu
+
+
 def test_ring_collectives_by_hand():
     from llmscope.engine.performance import ring_time
 
