@@ -118,9 +118,9 @@ class GenerationConstants:
 # MAMF: Stas Bekman, "Machine Learning Engineering", compute/accelerator/README.md, "Maximum
 # Achievable Matmul FLOPS comparison table" (mamf-finder.py): A100 SXM 271.2 of 312 TFLOPS bf16,
 # H100 SXM 794.5 of 989 bf16 and 1402.6 of 1979 fp8, B200 1745 of 2250 bf16 and 3432.5 of 4500
-# fp8, MI300X 668.4 (ROCm 6.3; 781.9 under ROCm 6.2) and MI325X at 1000 W 784.9 of 1307 bf16, Gaudi 3
-# 1243 of 1677 bf16, 1289.5 of 1677 fp8. MI300X and MI325X differ in power limit (750 vs 1000 W),
-# so each has its own row.
+# fp8, MI300X 668.4 (ROCm 6.3; 781.9 under ROCm 6.2) and MI325X at 1000 W 784.9 of 1307 bf16,
+# Gaudi 3 1243 of 1677 bf16, 1289.5 of 1677 fp8. MI300X and MI325X differ in power limit (750 vs
+# 1000 W), so each has its own row.
 # Bandwidth: a coalesced weight stream on H100 SXM reaches 2.8 of 3.35 TB/s (84%) under Nsight
 # Compute (mikamirai.com, "GPU Memory Bandwidth: What Your Profiler Isn't Telling You"); a plain
 # copy on an A800 PCIe reaches 1,727 of 1,935 GB/s (89%; mli/transformers-benchmarks issue #4).
