@@ -1046,3 +1046,27 @@ async def test_stepping_an_unset_prediction_pins_the_value_the_readouts_use(key)
             )
         await step(pilot, "plus")  # a second step moves it on from there
         assert app.scenario.value(key) > pinned
+
+
+async def test_an_unset_field_says_what_the_readouts_use_in_its_place():
+    """"mfu none" alone reads as no MFU at all; the field says the predicted figure the readouts
+    use, and the hint goes once a value is set (typed or stepped)."""
+    app = LlmscopeApp()
+    async with app.run_test(size=WIDE) as pilot:
+        editor = await focus_field(pilot, app, "cluster.mfu")
+        predicted = app.readout.training.mfu
+        assert editor.stand_in_of("cluster.mfu") == f"predicted {predicted:.1%}"
+        assert f"none  predicted {predicted:.1%}" in screen_text(app)
+        price = app.readout.accelerator.price_usd_per_hour
+        assert editor.stand_in_of("cluster.price_usd_per_hour") == f"catalog ${price:.2f}/h"
+        await pilot.press("ctrl+u", *"0.4")
+        await pilot.pause()
+        assert app.scenario.cluster.mfu == 0.4 and app.readout.mfu_source == "set"
+        assert editor.stand_in_of("cluster.mfu") is None
+        assert "predicted 4" not in screen_text(app)
+        model = await focus_field(pilot, app, "model.head_dim")
+        heads = app.scenario.model.num_attention_heads
+        expected = f"{app.scenario.model.hidden_size // heads} = hidden size / heads"
+        assert model.stand_in_of("model.head_dim") == expected
+        serving = await focus_field(pilot, app, "serving.embedding_dtype")
+        assert serving.stand_in_of("serving.embedding_dtype") == "as weight dtype (bf16)"

@@ -43,7 +43,7 @@ from llmscope.presets.accelerators import user_catalog
 from llmscope.presets.errors import PresetError, PresetExistsError
 from llmscope.presets.files import ORIGIN_USER, Preset, save_preset, slugify, write_atomic
 from llmscope.presets.library import find_preset, list_presets
-from llmscope.presets.numbers import step_value
+from llmscope.presets.numbers import format_usd, step_value
 from llmscope.presets.report import render_json, render_markdown
 from llmscope.presets.safe_text import display_safe
 from llmscope.presets.session import Session, claim_session
@@ -443,8 +443,11 @@ class LlmscopeApp(App[int]):
     def _show_all(self, typing_key: str | None = None) -> None:
         panes = self._found_panes()
         problems = self._field_problems()
+        stand_ins = self._stand_in_texts()
         for editor in panes.editors:
-            editor.show_scenario(self.scenario, keep_text_of=typing_key, problems=problems)
+            editor.show_scenario(
+                self.scenario, keep_text_of=typing_key, problems=problems, stand_ins=stand_ins
+            )
         panes.hardware.show_accelerator(self.readout.accelerator)
         panes.readouts.show(self.scenario, self.readout, self.pinned)
         panes.curves.show(self.scenario, self.readout, self.pinned)
@@ -495,7 +498,9 @@ class LlmscopeApp(App[int]):
 
     def on_field_editor_ready(self, message: FieldEditor.Ready) -> None:
         self._panes = None  # found again at the next edit, with the new editor
-        message.editor.show_scenario(self.scenario, problems=self._field_problems())
+        message.editor.show_scenario(
+            self.scenario, problems=self._field_problems(), stand_ins=self._stand_in_texts()
+        )
         self.call_after_refresh(self._focus_builder_tab)  # a tab asked for by [ or ] arrived
 
     def editor_of(self, key: str) -> FieldEditor | None:
@@ -563,21 +568,35 @@ class LlmscopeApp(App[int]):
     def _derived_start(self, key: str, fallback: float) -> float:
         """The first value of an unset field stepped with + or -: what the readouts use in its
         place, so the step pins the figure shown rather than jumping to an arbitrary one."""
-        readout = self.readout
+        stand_in = self._stand_ins().get(key)
+        return fallback if stand_in is None else stand_in[0]
+
+    def _stand_ins(self) -> dict[str, tuple[float, str]]:
+        """What the readouts use in place of each unset field that has a stand-in: its value (as
+        a first step sets it) and how the field shows it."""
+        readout, model = self.readout, self.scenario.model
         serving = readout.serving
-        if key == "cluster.mfu" and readout.training is not None:
-            return round(readout.training.mfu, 2)  # the predicted MFU
-        if key == "serving.bandwidth_efficiency":
-            datasheet = readout.accelerator.memory_bandwidth_gbs * 1e9
-            return round(serving.bandwidth_bytes_per_s / datasheet, 2)
-        if key == "serving.compute_efficiency":
-            return round(serving.matmul_flops_per_s / serving.peak_flops_per_accelerator, 2)
-        if key == "model.head_dim":
-            model = self.scenario.model
-            return model.hidden_size // model.num_attention_heads
-        if key == "cluster.price_usd_per_hour" and self.readout.accelerator.price_usd_per_hour:
-            return self.readout.accelerator.price_usd_per_hour
-        return fallback
+        found: dict[str, tuple[float, str]] = {}
+        if readout.training is not None and readout.mfu_source == "predicted":
+            mfu = readout.training.mfu
+            found["cluster.mfu"] = (round(mfu, 2), f"predicted {mfu:.1%}")
+        bandwidth = serving.bandwidth_bytes_per_s / (readout.accelerator.memory_bandwidth_gbs * 1e9)
+        found["serving.bandwidth_efficiency"] = (round(bandwidth, 2), f"measured {bandwidth:.2f}")
+        compute = serving.matmul_flops_per_s / serving.peak_flops_per_accelerator
+        found["serving.compute_efficiency"] = (round(compute, 2), f"measured {compute:.2f}")
+        head_dim = model.hidden_size // model.num_attention_heads
+        found["model.head_dim"] = (head_dim, f"{head_dim} = hidden size / heads")
+        price = readout.accelerator.price_usd_per_hour
+        if price:
+            found["cluster.price_usd_per_hour"] = (price, f"catalog {format_usd(price)}/h")
+        return found
+
+    def _stand_in_texts(self) -> dict[str, str]:
+        texts = {key: text for key, (_, text) in self._stand_ins().items()}
+        weight_dtype = self.scenario.serving.weight_dtype  # engine.memory.weight_bytes
+        for key in ("serving.embedding_dtype", "serving.head_dtype"):
+            texts[key] = f"as weight dtype ({weight_dtype})"
+        return texts
 
     def on_accelerator_chosen(self, message: AcceleratorChosen) -> None:
         self.set_setting("cluster.accelerator", message.accelerator_id)

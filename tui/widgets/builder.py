@@ -273,6 +273,7 @@ class FieldEditor(ScrollView, can_focus=True):
         self._lines: list[tuple[str, str, str]] = []
         self._line_of: dict[str, int] = {}
         self._style_cache: dict[str, Style] | None = None
+        self._stand_ins: dict[str, str] = {}
         if scenario is not None:
             self.show_scenario(scenario)
         self._caret = len(self._texts[self.selected_key])
@@ -284,13 +285,15 @@ class FieldEditor(ScrollView, can_focus=True):
         scenario: Scenario,
         keep_text_of: str | None = None,
         problems: Mapping[str, str] | None = None,
+        stand_ins: Mapping[str, str] | None = None,
     ) -> None:
         """Show every field's value; the field being typed in (`keep_text_of`) keeps its text, so
         "70" on its way to "70B" is not rewritten under the caret. Every rejected entry is
         cleared and every other edit ends: the fields show the scenario. A selected field whose
         text is rewritten (a step) gets the caret at its end, where the next key continues.
         `problems` (dotted key -> reason: the rules an accepted but invalid layout breaks,
-        engine.layout) are marked on their fields."""
+        engine.layout) are marked on their fields. `stand_ins` (dotted key -> text) say what the
+        readouts use in place of an unset field ("predicted 42%"), shown dim after its "none"."""
         selected_text = self._texts[self.selected_key]
         for key in self.keys:
             value = scenario.value(key)
@@ -308,6 +311,7 @@ class FieldEditor(ScrollView, can_focus=True):
             for title, (probe_field, reason_for) in GROUP_NOT_IN_USE.items()
             if probe_field in ignored
         }
+        self._stand_ins = {key: text for key, text in (stand_ins or {}).items() if key in self._shown}
         self._reasons.clear()
         for key, reason in (problems or {}).items():
             if key in self._shown:
@@ -341,6 +345,10 @@ class FieldEditor(ScrollView, can_focus=True):
     def is_editing(self, key: str) -> bool:
         """Whether the field is being edited (typed in since it was selected or last applied)."""
         return key in self._before
+
+    def stand_in_of(self, key: str) -> str | None:
+        """What the readouts use in place of the unset field `key`, as shown after it, or None."""
+        return self._stand_ins.get(key) if self._values.get(key) is None else None
 
     def note_of(self, group_title: str) -> str:
         """Why the engine ignores a group's fields for this model, or ""."""
@@ -438,6 +446,21 @@ class FieldEditor(ScrollView, can_focus=True):
         )
         text = self._texts[key]
         segments = [Segment(label, style("field-editor--label") + row)]
+        stand_in = self._stand_ins.get(key) if self._values.get(key) is None else None
+        if stand_in and text == self._shown[key]:  # unset, and nothing typed over it
+            hint = Segment(f"  {stand_in}", style("field-editor--note"))
+            if not selected:
+                return [*segments, Segment(text, value_style), hint]
+            caret = self._caret
+            shown = text + " "
+            return [
+                *segments,
+                Segment(shown[:caret], value_style + row),
+                Segment(shown[caret], value_style + style("field-editor--caret")),
+                Segment(shown[caret + 1 :], value_style + row),
+                # the caret's cell after the text is the first of the two spaces before the hint
+                Segment(hint.text[1:].ljust(width - LABEL_CELLS - len(shown)), hint.style + row),
+            ]
         if not selected:
             return [*segments, Segment(text, value_style)]
         caret = self._caret
