@@ -37,6 +37,10 @@ Every number comes from `engine.evaluate(scenario)`; each formula names its sour
 | F1 or ? | this help |
 | Ctrl+Q | quit (asks when there are unsaved edits) |
 
+A field left unset shows `none` and, dim beside it, what the readouts use in its place (the
+predicted MFU, the catalog's price, the measured serving efficiencies, hidden size / heads); + or
+- on it starts from that value.
+
 Every edit is saved to your session as you make it; a dropped connection (SIGHUP) or SIGTERM
 saves it too and restores the terminal. `llmscope locate` shows where the session lives.
 
