@@ -28,7 +28,7 @@ from typing import Any
 from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.lazy import Lazy
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Tab, TabbedContent, TabPane, Tabs
@@ -296,16 +296,17 @@ class LlmscopeApp(App[int]):
         return dict(THEME_VARIABLE_DEFAULTS)
 
     def compose(self) -> ComposeResult:
+        # Straight on the screen, in no container of their own: every container level renders
+        # each of its lines on a full frame, covered by its children or not.
         yield Header()
-        with Vertical(id="body"):
-            yield Tabs(
-                Tab("Build F2", id="tab-builder"),
-                Tab("Readouts F3", id="tab-readouts"),
-                Tab("Curves F4", id="tab-curves"),
-                id="view-tabs",
-            )
-            yield from self._compose_main()
-            yield SummaryLine(id="summary")
+        yield Tabs(
+            Tab("Build F2", id="tab-builder"),
+            Tab("Readouts F3", id="tab-readouts"),
+            Tab("Curves F4", id="tab-curves"),
+            id="view-tabs",
+        )
+        yield from self._compose_main()
+        yield SummaryLine(id="summary")
         yield Footer(compact=True)
 
     def _compose_main(self) -> ComposeResult:

@@ -25,7 +25,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.color import Color
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
@@ -223,16 +223,17 @@ class CurvesPane(Widget):
     CurvesPane {
         height: 1fr;
         width: 1fr;
-        layout: vertical;
+        /* The title docked across the top, the plot and the figures side by side under it, in
+           the pane itself rather than in a container of their own: every container level
+           renders each of its lines on a full frame, covered by its children or not. */
+        layout: horizontal;
     }
     CurvesPane #curve-title {
+        dock: top;
         padding: 0 1;
         text-style: bold;
         color: $primary;
         height: auto;
-    }
-    CurvesPane > Horizontal {
-        height: 1fr;
     }
     CurvesPane PlotextPlot {
         width: 1fr;
@@ -251,7 +252,7 @@ class CurvesPane(Widget):
     }
     /* A pane too narrow for plot and figures side by side (three panes on one screen) puts the
        figures under the plot, so the plot keeps a readable width. */
-    CurvesPane.-stacked > Horizontal {
+    CurvesPane.-stacked {
         layout: vertical;
     }
     CurvesPane.-stacked #curve-side {
@@ -283,14 +284,13 @@ class CurvesPane(Widget):
 
     def compose(self) -> ComposeResult:
         yield FigureText(id="curve-title")
-        with Horizontal():
-            plot = PlotextPlot(id="curve-plot")
-            plot.theme = "clear"
-            yield plot
-            with VerticalScroll(id="curve-side"):
-                yield FigureText(id="curve-summary")
-                yield FigureText(id="curve-legend")
-                yield FigureText(id="curve-note")
+        plot = PlotextPlot(id="curve-plot")
+        plot.theme = "clear"
+        yield plot
+        with VerticalScroll(id="curve-side"):
+            yield FigureText(id="curve-summary")
+            yield FigureText(id="curve-legend")
+            yield FigureText(id="curve-note")
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width - SIDE_COLUMNS < MIN_PLOT_COLUMNS, "-stacked")
