@@ -378,6 +378,7 @@ class LlmscopeApp(App[int]):
             self._show_view(event.tab.id.removeprefix("tab-"))
 
     def action_view(self, view: str) -> None:
+        self._builder_focus_until = None  # a tab asked for by [ or ] before this no longer is
         self._show_view(view)
         # F2/F3/F4 go to the pane, not only show it: at 80x24 the readouts and curves are taller
         # than the screen, and the keys that scroll them act on the focused widget.
