@@ -578,14 +578,18 @@ class LlmscopeApp(App[int]):
         a first step sets it) and how the field shows it."""
         readout, model = self.readout, self.scenario.model
         serving = readout.serving
+
+        def fraction(x: float) -> float:  # two digits, within the fields' (0, 1]
+            return min(max(round(x, 2), 0.01), 1.0)
+
         found: dict[str, tuple[float, str]] = {}
         if readout.training is not None and readout.mfu_source == "predicted":
             mfu = readout.training.mfu
-            found["cluster.mfu"] = (round(mfu, 2), f"predicted {mfu:.1%}")
+            found["cluster.mfu"] = (fraction(mfu), f"predicted {mfu:.1%}")
         bandwidth = serving.bandwidth_bytes_per_s / (readout.accelerator.memory_bandwidth_gbs * 1e9)
-        found["serving.bandwidth_efficiency"] = (round(bandwidth, 2), f"measured {bandwidth:.2f}")
+        found["serving.bandwidth_efficiency"] = (fraction(bandwidth), f"measured {bandwidth:.2f}")
         compute = serving.matmul_flops_per_s / serving.peak_flops_per_accelerator
-        found["serving.compute_efficiency"] = (round(compute, 2), f"measured {compute:.2f}")
+        found["serving.compute_efficiency"] = (fraction(compute), f"measured {compute:.2f}")
         head_dim = model.hidden_size // model.num_attention_heads
         found["model.head_dim"] = (head_dim, f"{head_dim} = hidden size / heads")
         price = readout.accelerator.price_usd_per_hour
