@@ -305,7 +305,10 @@ def _bundled_readouts():
     from llmscope.presets.sources import load_source
 
     for path in sorted(bundled_dir().glob("*.toml")):
-        yield path.stem, evaluate(load_source(str(path))[0])
+        scenario = load_source(str(path))[0]
+        yield path.stem, evaluate(scenario)
+        # and with a layout that breaks a rule (3 does not divide the heads)
+        yield f"{path.stem} TP3", evaluate(scenario.with_value("training.tensor_parallel", 3))
 
 
 def test_summary_line_fits_one_line_of_an_80_column_terminal_for_every_bundled_preset():
@@ -325,6 +328,8 @@ def test_summary_line_fits_one_line_of_an_80_column_terminal_for_every_bundled_p
                 assert STATUS_WORDS[fit] in text or TERSE_STATUS_WORDS[fit] in text, (name, text)
             if readout.training is not None and readout.training.cost_usd is not None:
                 assert format_usd(readout.training.cost_usd) in text, (name, text)
+            if readout.training is None and readout.training_problems:
+                assert "invalid layout" in text, (name, text)
             best = readout.serving_frontier.best_at_target
             if best is not None:
                 assert f"TP{best.tensor_parallel} x{best.batch}" in text, (name, text)

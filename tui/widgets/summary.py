@@ -39,7 +39,8 @@ def summary_content(readout: Readout, detail: int = FULL) -> Content:
     parts.append(Content.styled(words[fit], STATUS_VARIABLES[fit]))
     if training is None:
         field = readout.training_problems[0].field if readout.training_problems else "layout"
-        parts.append(f"{comma} invalid layout ({field}) · serve{colon} ")
+        which = "" if terse else f" ({field})"  # the field itself says which, in red
+        parts.append(f"{comma} invalid layout{which} · serve{colon} ")
     else:
         cost = "no price" if training.cost_usd is None else format_usd(training.cost_usd)
         time = format_seconds(training.wall_clock_s, short=terse)
