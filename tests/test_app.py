@@ -540,6 +540,26 @@ async def test_brackets_shown_in_the_footer_walk_the_builder_tabs_from_anywhere(
         assert app.view == "builder" and builder.active == "tab-hardware"
 
 
+@pytest.mark.parametrize("keys", [("]", "]"), ("]", "]", "]", "]"), ("[", "[", "["), ("]", "[", "]")])
+async def test_brackets_arriving_in_one_burst_each_move_a_tab(keys):
+    """Keys typed faster than frames (a terminal delivers "]]" in one read) each count: the focus
+    that follows one bracket never undoes the tab the next one chose."""
+    app = LlmscopeApp()
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        for character in keys:  # queued together, before the app handles any of them
+            name = "right_square_bracket" if character == "]" else "left_square_bracket"
+            app.post_message(events.Key(name, character))
+        steps = sum(1 if character == "]" else -1 for character in keys)
+        expected = ["tab-model", "tab-hardware", "tab-run"][steps % 3]
+        builder = app.query_one("#builder")
+        await until(pilot, lambda: app.focused is not None and builder in app.focused.ancestors)
+        await pilot.pause(0.2)  # later focus events change nothing
+        assert builder.active == expected
+        assert app.focused is not None and builder.get_pane(expected) in app.focused.ancestors
+        assert app.query_one("#hardware-filter", Input).value == ""  # no bracket typed there
+
+
 async def test_a_compute_budget_typed_in_shows_the_optimal_model_under_every_law():
     from llmscope.engine.scaling import LAWS, budget_optimum, get_law
 

@@ -398,7 +398,9 @@ class LlmscopeApp(App[int]):
         builder.active = BUILDER_TABS[(index + step) % len(BUILDER_TABS)]
         self._show_view("builder")
         self._builder_focus_until = time.monotonic() + BUILDER_FOCUS_WAIT_S
-        self._focus_builder_tab()
+        # Not at once: focus landing in a pane makes the TabbedContent activate that pane when it
+        # handles the focus event, later; a second ] already queued would be undone by it.
+        self.call_after_refresh(self._focus_builder_tab)
 
     def _focus_builder_tab(self) -> None:
         """Focus the first field of the builder's active tab. A tab whose fields are still being
