@@ -446,33 +446,24 @@ class FieldEditor(ScrollView, can_focus=True):
         )
         text = self._texts[key]
         segments = [Segment(label, style("field-editor--label") + row)]
-        stand_in = self._stand_ins.get(key) if self._values.get(key) is None else None
-        if stand_in and text == self._shown[key]:  # unset, and nothing typed over it
-            hint = Segment(f"  {stand_in}", style("field-editor--note"))
-            if not selected:
-                return [*segments, Segment(text, value_style), hint]
-            caret = self._caret
-            shown = text + " "
-            return [
-                *segments,
-                Segment(shown[:caret], value_style + row),
-                Segment(shown[caret], value_style + style("field-editor--caret")),
-                Segment(shown[caret + 1 :], value_style + row),
-                # the caret's cell after the text is the first of the two spaces before the hint
-                Segment(hint.text[1:].ljust(width - LABEL_CELLS - len(shown)), hint.style + row),
-            ]
+        # Unset, and nothing typed over it: what the readouts use in its place, dim after it.
+        stand_in = self.stand_in_of(key) if text == self._shown[key] else None
         if not selected:
-            return [*segments, Segment(text, value_style)]
+            hint = [Segment(f"  {stand_in}", style("field-editor--note"))] if stand_in else []
+            return [*segments, Segment(text, value_style), *hint]
         caret = self._caret
         shown = text + " "  # the caret can sit after the last character
+        # After the text's cells: a stand-in's hint (the caret's cell after the text is the first
+        # of the two spaces before it), then blanks to the edge.
+        tail, tail_style = (
+            (f" {stand_in}", style("field-editor--note")) if stand_in else ("", value_style)
+        )
         return [
             *segments,
             Segment(shown[:caret], value_style + row),
             Segment(shown[caret], value_style + style("field-editor--caret")),
-            Segment(
-                shown[caret + 1 :].ljust(width - LABEL_CELLS - caret - 1),
-                value_style + row,
-            ),
+            Segment(shown[caret + 1 :], value_style + row),
+            Segment(tail.ljust(width - LABEL_CELLS - len(shown)), tail_style + row),
         ]
 
     def _styles(self) -> dict[str, Style]:
