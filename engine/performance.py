@@ -89,8 +89,8 @@ COMM_SM_FRACTION = 20 / 132
 OPTIMIZER_BYTES_PER_PARAM = 32.0
 # fp32 main-grad accumulation per micro-batch: 4 B read + 4 B written per local parameter.
 GRAD_ACCUM_BYTES_PER_PARAM = 8.0
-# Defaults for catalog entries without a GEMM benchmark: the middle of Bekman's MAMF table
-# (ML Engineering, "maximum achievable matmul FLOPS": 0.51 MI300X .. 0.97 Gaudi 2 of dense peak), and
+# Defaults for catalog entries without a GEMM benchmark: the middle of Bekman's MAMF table (ML
+# Engineering, "maximum achievable matmul FLOPS": 0.51 MI300X .. 0.97 Gaudi 2 of dense peak), and
 # FlashAttention-2 on A100 (Dao 2023 Fig. 4-5: forward ~0.6, backward ~0.5 of peak).
 DEFAULT_GEMM_EFFICIENCY = 0.70
 DEFAULT_GEMM_SHAPE = (8192, 8192, 8192)

@@ -77,14 +77,20 @@ def read_session(target: Path) -> tuple[Scenario, str | None] | None:
 def session_files() -> list[tuple[Path, bool | None]]:
     """Every session file on disk, by slot, and whether a running app holds it (None: cannot
     tell here, no fcntl). Looks only: nothing is created, locked for long or moved."""
-    found: list[tuple[Path, bool | None]] = []
+    return [(session_file(slot), _held(_lock_file(slot))) for slot in _slots_with_a_file()]
+
+
+def _slots_with_a_file() -> list[int]:
+    """The slots whose session file exists, in order. Slots fill in order and their lock files
+    stay, so none lies past the first slot with neither file."""
+    slots = []
     for slot in range(1, MAX_SESSIONS + 1):
-        target, lock = session_file(slot), _lock_file(slot)
-        if not target.exists() and not lock.exists():
-            break  # slots fill in order: none past the first never used
-        if target.exists():
-            found.append((target, _held(lock)))
-    return found
+        exists = session_file(slot).exists()
+        if not exists and not _lock_file(slot).exists():
+            break
+        if exists:
+            slots.append(slot)
+    return slots
 
 
 def _held(lock: Path) -> bool | None:
@@ -108,14 +114,8 @@ def _held(lock: Path) -> bool | None:
 def latest_session() -> tuple[Scenario, str | None] | None:
     """The newest session that can be read, held or not (read only, nothing locked or moved):
     what the app would most likely start on, for a readout where the app cannot run."""
-    slots = []
-    for slot in range(1, MAX_SESSIONS + 1):
-        mtime = _mtime(session_file(slot))
-        if mtime is None and not _lock_file(slot).exists():
-            break
-        if mtime is not None:
-            slots.append((mtime, slot))
-    for _, slot in sorted(slots, reverse=True):
+    by_age = [(_mtime(session_file(slot)) or 0.0, slot) for slot in _slots_with_a_file()]
+    for _, slot in sorted(by_age, reverse=True):
         try:
             found = read_session(session_file(slot))
         except PresetError:
