@@ -59,13 +59,12 @@ def serving_headline(readout: Readout, detail: int = FULL) -> str:
     comma, out = ("", "") if terse else (",", " out")
     frontier = readout.serving_frontier
     best = frontier.best_at_target
-    if best is None:
-        serving = readout.serving
-        price = serving.usd_per_million_output_tokens_all_in
-        per_million = "" if price is None else f"{comma} {format_usd(price)}/1M{out}"
-        return f"{comma} {format_count(serving.decode_tokens_per_s)} tok/s/user{per_million}"
-    price = best.usd_per_million_output_tokens_all_in
+    point = readout.serving if best is None else best
+    price = point.usd_per_million_output_tokens_all_in
     per_million = "" if price is None else f"{comma} {format_usd(price)}/1M{out}"
+    if best is None:
+        speed = format_count(readout.serving.decode_tokens_per_s)
+        return f"{comma} {speed} tok/s/user{per_million}"
     target = format_count(frontier.min_tokens_per_s_per_user)
     at_target = f" at ≥{target} tok/s/user" if detail == FULL else ""
     return f"{comma} TP{best.tensor_parallel} x{best.batch}{at_target}{per_million}"
