@@ -329,6 +329,7 @@ class _PerTensorParallel:
     attention_s_per_flop: np.ndarray  # whole-replica FLOPs
     communication_s: np.ndarray  # latency part per step
     communication_s_per_token: np.ndarray
+    max_batch: np.ndarray  # ServingModel.max_batch at this degree
 
 
 # ---------------------------------------------------------------------------------------------
@@ -451,6 +452,7 @@ class ServingModel:
             attention_s_per_flop=1.0 / (self.attention_flops_s * tp),
             communication_s=np.where(multi, latency, 0.0),
             communication_s_per_token=np.where(multi, per_token / self.bus_bandwidth, 0.0),
+            max_batch=self.max_batch(tp),
         )
 
     def step_s(
@@ -482,13 +484,14 @@ class ServingModel:
         tp: np.ndarray,
         batch: np.ndarray,
         full: bool = True,
-        per_tp: tuple[_PerTensorParallel, np.ndarray] | None = None,
+        per_tp: _PerTensorParallel | None = None,
     ) -> dict[str, np.ndarray]:
         """Every figure at tensor-parallel degree(s) `tp` and requests in flight `batch`;
         `full=False` leaves out the idle prefill and the per-request figures (the frontier);
-        `per_tp`, the coefficients and max batch at `tp` when the caller has them already."""
+        `per_tp`, the coefficients at `tp` when the caller has them already."""
         tp, asked = np.asarray(tp, float), np.asarray(batch, float)  # they broadcast
-        c, max_batch = per_tp if per_tp is not None else (self._per_tp(tp), self.max_batch(tp))
+        c = per_tp if per_tp is not None else self._per_tp(tp)
+        max_batch = c.max_batch
         running = np.clip(asked, 1.0, np.maximum(max_batch, 1.0))
         decode_s, memory_s, compute_s = self.step_s(
             c, running, running * self.kv_per_request, running * self.attention_per_request
@@ -753,8 +756,8 @@ def serving_frontier(
         return ServingFrontier((), _EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY, None, target, None)
     rows = np.arange(len(degrees))
     tps = np.asarray(degrees, float)[:, None]
-    per_tp = (m._per_tp(tps), m.max_batch(tps))  # shared by the grid and the refinement
-    top = np.maximum(per_tp[1], 1.0)
+    per_tp = m._per_tp(tps)  # shared by the grid and the refinement
+    top = np.maximum(per_tp.max_batch, 1.0)
     steps = _FRONTIER_STEPS
     batches = np.round(top**steps)  # geometric, 1 .. max batch, per TP
     grid = m.at(tps, batches, full=False, per_tp=per_tp)  # batches <= max batch: no queue
