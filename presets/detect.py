@@ -327,24 +327,24 @@ def detect_local_accelerators(
     return None
 
 
+def _nvidia_box(devices: list[Device] | None, source: str, deadline: float) -> LocalBox | None:
+    """The box of NVIDIA `devices` (None: none found), with their MIG slices when any has MIG on."""
+    if not devices:
+        return None
+    slices = _mig_slices(deadline) if any(d.mig for d in devices) else []
+    return summarize(devices, slices, source)
+
+
 def _detect_with(tool: str, deadline: float) -> LocalBox | None:
     if tool == "nvml":
-        devices = _nvml(deadline)
-        if not devices:
-            return None
-        slices = _mig_slices(deadline) if any(d.mig for d in devices) else []
-        return summarize(devices, slices, "nvml")
+        return _nvidia_box(_nvml(deadline), "nvml", deadline)
     if tool == "nvidia-smi":
         exe = shutil.which("nvidia-smi")
         if not exe:
             return None
         query = "--query-gpu=name,memory.total,mig.mode.current,pci.bus_id"
         out = _run([exe, query, "--format=csv,noheader,nounits"], deadline)
-        devices = parse_nvidia_smi_csv(out) if out else []
-        if not devices:
-            return None
-        slices = _mig_slices(deadline) if any(d.mig for d in devices) else []
-        return summarize(devices, slices, "nvidia-smi")
+        return _nvidia_box(parse_nvidia_smi_csv(out) if out else [], "nvidia-smi", deadline)
     if tool == "rocm-smi":
         exe = shutil.which("rocm-smi")
         if not exe:
